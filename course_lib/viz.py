@@ -1,0 +1,130 @@
+"""Pictures: image conversions, sample grids and curves.
+
+Library images are tensors ``(B, 3, H, W)`` in [-1, 1] (what a tanh generator emits); images for
+matplotlib and scikit-image are numpy ``(H, W, 3)`` in [0, 1]. The helpers here convert between the two.
+No library module imports this one: it is for notebooks and widgets. Taught in 00_welcome, section 3.
+"""
+from __future__ import annotations
+
+import io
+from typing import Sequence
+
+import numpy as np
+import torch
+
+
+def _check_image_tensor(x: torch.Tensor, name: str) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of shape (B, 3, H, W) or (3, H, W), got {type(x).__name__}")
+    if x.dim() == 3:
+        x = x.unsqueeze(0)
+    if x.dim() != 4 or x.shape[1] not in (1, 3):
+        raise ValueError(f"{name} must have shape (B, 3, H, W) or (3, H, W) (1 channel also accepted), got {tuple(x.shape)}")
+    return x
+
+
+def to_numpy_image(x: torch.Tensor) -> np.ndarray:
+    """Convert ``(3, H, W)`` or ``(B, 3, H, W)`` in [-1, 1] to numpy ``(H, W, 3)`` / ``(B, H, W, 3)`` in [0, 1]."""
+    single = isinstance(x, torch.Tensor) and x.dim() == 3
+    x = _check_image_tensor(x, "x")
+    x = x.detach().float().cpu()
+    if x.shape[1] == 1:
+        x = x.expand(-1, 3, -1, -1)
+    arr = ((x.clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).numpy()  # (B, H, W, 3) in [0, 1]
+    return arr[0] if single else arr
+
+
+def to_tensor_image(img: np.ndarray) -> torch.Tensor:
+    """Convert numpy ``(H, W, 3)`` / ``(B, H, W, 3)`` (float in [0, 1] or uint8) to a tensor in [-1, 1].
+
+    Grey images ``(H, W)`` are repeated to three channels; RGBA drops its alpha channel.
+    """
+    arr = np.asarray(img)
+    if arr.dtype == np.uint8:
+        arr = arr.astype(np.float32) / 255.0
+    elif not np.issubdtype(arr.dtype, np.floating):
+        raise TypeError(f"img must be uint8 or float in [0, 1], got dtype {arr.dtype}")
+    elif arr.size and (arr.min() < -1e-6 or arr.max() > 1 + 1e-6):
+        raise ValueError(f"img as float must lie in [0, 1], got values in [{arr.min():.3g}, {arr.max():.3g}]")
+    if arr.ndim == 2:
+        arr = np.repeat(arr[..., None], 3, axis=-1)
+    if arr.ndim not in (3, 4) or arr.shape[-1] not in (3, 4):
+        raise ValueError(f"img must have shape (H, W, 3), (B, H, W, 3) or (H, W) for grey, got {arr.shape}")
+    arr = arr[..., :3]
+    t = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32)) * 2 - 1
+    return t.permute(2, 0, 1) if t.dim() == 3 else t.permute(0, 3, 1, 2)
+
+
+def make_grid(images: torch.Tensor | np.ndarray, nrow: int = 8, padding: int = 2, pad_value: float = 1.0) -> np.ndarray:
+    """Tile a batch into one numpy image ``(rows*H + pads, nrow*W + pads, 3)`` in [0, 1].
+
+    ``images``: a tensor ``(B, 3, H, W)`` in [-1, 1] or a numpy batch ``(B, H, W, 3)`` in [0, 1].
+    """
+    if nrow < 1:
+        raise ValueError(f"nrow must be >= 1, got {nrow}")
+    batch = to_numpy_image(images) if isinstance(images, torch.Tensor) else np.asarray(images, dtype=np.float32)
+    if batch.ndim == 3:
+        batch = batch[None]
+    if batch.ndim != 4 or batch.shape[-1] != 3:
+        raise ValueError(f"images as numpy must have shape (B, H, W, 3), got {batch.shape}")
+    b, h, w, _ = batch.shape
+    ncol = min(nrow, b)
+    nrows = (b + ncol - 1) // ncol
+    grid = np.full((nrows * h + (nrows + 1) * padding, ncol * w + (ncol + 1) * padding, 3), pad_value, np.float32)
+    for i in range(b):
+        r, c = divmod(i, ncol)
+        y, x = padding + r * (h + padding), padding + c * (w + padding)
+        grid[y : y + h, x : x + w] = batch[i]
+    return grid
+
+
+def show_grid(images: torch.Tensor | np.ndarray, nrow: int = 8, title: str | None = None, ax=None, scale: float = 1.0):
+    """Show a batch of images as a grid with matplotlib and return the figure."""
+    import matplotlib.pyplot as plt
+
+    grid = make_grid(images, nrow=nrow)
+    if ax is None:
+        h, w = grid.shape[:2]
+        fig, ax = plt.subplots(figsize=(scale * max(2.0, w / 48), scale * max(2.0, h / 48)))
+    else:
+        fig = ax.figure
+    ax.imshow(grid, interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def to_png_bytes(img: np.ndarray, upscale: int = 1) -> bytes:
+    """Encode a numpy ``(H, W, 3)`` image in [0, 1] as PNG bytes (for ``ipywidgets.Image``).
+
+    ``upscale`` repeats pixels so a 64 px face is not a postage stamp in the browser.
+    """
+    import matplotlib.image as mpimg
+
+    arr = np.clip(np.asarray(img, dtype=np.float32), 0, 1)
+    if upscale > 1:
+        arr = arr.repeat(upscale, axis=0).repeat(upscale, axis=1)
+    buf = io.BytesIO()
+    mpimg.imsave(buf, arr, format="png")
+    return buf.getvalue()
+
+
+def plot_curves(history: dict[str, Sequence[float]], keys: Sequence[str] | None = None, ax=None, title: str | None = None):
+    """Plot training curves from a history dict (``{"d_loss": [...], "g_loss": [...]}``); return the figure."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 3))
+    else:
+        fig = ax.figure
+    for key in keys or [k for k, v in history.items() if len(v) and k != "step"]:
+        if key not in history:
+            raise KeyError(f"plot_curves: key {key!r} not in history; available: {sorted(history)}")
+        xs = history.get("step", range(len(history[key])))
+        ax.plot(list(xs)[: len(history[key])], history[key], label=key)
+    ax.set_xlabel("step")
+    ax.legend(loc="best", fontsize=8)
+    if title:
+        ax.set_title(title)
+    return fig
