@@ -1,0 +1,15 @@
+"""Makeup: the shade catalogue, the style of one face, the layer model, and classic baselines.
+
+``from course_lib import makeup``; then ``makeup.MakeupStyle(lipstick="plum")``,
+``makeup.apply_makeup(image, masks, style)``, ``makeup.histogram_transfer(...)``.
+"""
+from course_lib.makeup.baselines import histogram_transfer, reinhard_transfer
+from course_lib.makeup.catalogue import (
+    CATALOGUE, FINISH_SHINE, FINISHES, PRODUCTS, VECTOR_FIELDS, MakeupStyle, shade,
+)
+from course_lib.makeup.layers import PRODUCT_MASK, apply_makeup, from_batch01, mask_batch, to_batch01
+
+__all__ = [
+    "CATALOGUE", "FINISHES", "FINISH_SHINE", "PRODUCTS", "PRODUCT_MASK", "VECTOR_FIELDS", "MakeupStyle",
+    "apply_makeup", "from_batch01", "histogram_transfer", "mask_batch", "reinhard_transfer", "shade", "to_batch01",
+]

@@ -1,0 +1,155 @@
+"""The shade catalogue and ``MakeupStyle``, the parameters of one face's makeup.
+
+Colours are sRGB in [0, 1]; a shade can be named from the catalogue (``"coral"``) or given as hex.
+Taught in 04_conditional_gan, section 1 (the style vector) and 05_makeup_transfer.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from course_lib.colour import hex_to_rgb, rgb_to_hex
+
+FINISHES = ("matte", "satin", "gloss")
+# Shine of each finish: 0 flattens the lips' shading, 1 adds a specular highlight.
+FINISH_SHINE = {"matte": 0.0, "satin": 0.5, "gloss": 1.0}
+
+CATALOGUE: dict[str, dict[str, str]] = {
+    "lipstick": {
+        "nude": "#b27768", "rose": "#c25b74", "coral": "#ee6352", "orange": "#f2572a", "pink": "#e0488f",
+        "classic red": "#c0182f", "ruby": "#9b1030", "brick": "#96382b", "berry": "#861a4b", "mauve": "#9c5f78",
+        "plum": "#6a1f48", "wine": "#561226", "chocolate": "#5b2d22",
+    },
+    "eyeshadow": {
+        "champagne": "#e4c49b", "gold": "#c99a36", "bronze": "#a4642f", "copper": "#b5552a", "rose gold": "#c5877a",
+        "taupe": "#86705f", "smoky grey": "#4b4a52", "plum": "#6b3466", "navy": "#263361", "emerald": "#1c6b4c",
+    },
+    "blush": {"peach": "#f39b74", "coral": "#ef7a66", "rose": "#de7389", "pink": "#f191b0", "berry": "#b0406a", "bronze": "#b06a44"},
+    "eyeliner": {"black": "#141414", "brown": "#4a2d1d", "navy": "#1b2450"},
+}
+PRODUCTS = tuple(CATALOGUE)
+
+# The style as a flat vector (conditioning input for notebooks 04 and 05): field order is fixed.
+VECTOR_FIELDS = (
+    "lip_r", "lip_g", "lip_b", "lip_opacity", "lip_shine",
+    "eyeshadow_r", "eyeshadow_g", "eyeshadow_b", "eyeshadow_opacity", "eyeshadow_extent",
+    "blush_r", "blush_g", "blush_b", "blush_opacity", "eyeliner_opacity",
+)
+
+
+def shade(value: str | tuple[float, float, float], product: str) -> tuple[float, float, float]:
+    """Return the sRGB colour of a catalogue shade (``shade("plum", "lipstick")``), a hex code or an RGB triple."""
+    if product not in CATALOGUE:
+        raise ValueError(f"product must be one of {', '.join(PRODUCTS)}, got {product!r}")
+    if isinstance(value, str):
+        key = value.strip().lower()
+        if key in CATALOGUE[product]:
+            return hex_to_rgb(CATALOGUE[product][key])
+        if key.startswith("#"):
+            return hex_to_rgb(key)
+        raise ValueError(f"unknown {product} shade {value!r}; choose one of {', '.join(CATALOGUE[product])} or a hex code like '#c41e3a'")
+    return _rgb(value, product)
+
+
+def _rgb(value: Any, name: str) -> tuple[float, float, float]:
+    try:
+        rgb = tuple(float(c) for c in value)
+    except (TypeError, ValueError):
+        rgb = ()
+    if len(rgb) != 3 or not all(0.0 <= c <= 1.0 for c in rgb):  # also rejects NaN
+        raise ValueError(f"{name} must be an sRGB triple with values in [0, 1] (or a shade name / hex), got {value!r}")
+    return rgb  # type: ignore[return-value]
+
+
+def _unit(value: float, name: str, open_low: bool = False) -> float:
+    """Check a strength in [0, 1] (or (0, 1] with ``open_low``) and return it as a float."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}") from None
+    if not (0.0 <= v <= 1.0) or (open_low and v == 0.0):
+        raise ValueError(f"{name} must lie in {'(0' if open_low else '[0'}, 1], got {value!r}")
+    return v
+
+
+@dataclass(frozen=True)
+class MakeupStyle:
+    """One face's makeup: a colour and strength per product. ``None`` colour = product not worn."""
+
+    lipstick: tuple[float, float, float] | None = None
+    lip_opacity: float = 0.9  # 1 = the lips take the shade's colour fully (their shading is kept)
+    finish: str = "satin"  # matte / satin / gloss
+    eyeshadow: tuple[float, float, float] | None = None
+    eyeshadow_opacity: float = 0.7
+    eyeshadow_extent: float = 0.7  # how far from the lash line towards the brow (0, 1]
+    blush: tuple[float, float, float] | None = None
+    blush_opacity: float = 0.4
+    eyeliner: tuple[float, float, float] | None = None
+    eyeliner_opacity: float = 0.9
+
+    def __post_init__(self) -> None:
+        for product, key in (("lipstick", "lipstick"), ("eyeshadow", "eyeshadow"), ("blush", "blush"), ("eyeliner", "eyeliner")):
+            value = getattr(self, key)
+            if value is not None:
+                object.__setattr__(self, key, shade(value, product))
+        for key in ("lip_opacity", "eyeshadow_opacity", "blush_opacity", "eyeliner_opacity"):
+            object.__setattr__(self, key, _unit(getattr(self, key), key))
+        object.__setattr__(self, "eyeshadow_extent", _unit(self.eyeshadow_extent, "eyeshadow_extent", open_low=True))
+        if self.finish not in FINISHES:
+            raise ValueError(f"finish must be one of {', '.join(FINISHES)}, got {self.finish!r}")
+
+    @classmethod
+    def none(cls) -> "MakeupStyle":
+        """Return a bare face's style (no product worn)."""
+        return cls()
+
+    @property
+    def is_bare(self) -> bool:
+        """True when no product is worn."""
+        return all(getattr(self, k) is None for k in ("lipstick", "eyeshadow", "blush", "eyeliner"))
+
+    def to_vector(self) -> np.ndarray:
+        """Flatten to the ``VECTOR_FIELDS`` order (float32, length 15); products not worn have opacity 0."""
+        zero = (0.0, 0.0, 0.0)
+        v = [*(self.lipstick or zero), self.lip_opacity if self.lipstick else 0.0, FINISH_SHINE[self.finish],
+             *(self.eyeshadow or zero), self.eyeshadow_opacity if self.eyeshadow else 0.0, self.eyeshadow_extent,
+             *(self.blush or zero), self.blush_opacity if self.blush else 0.0,
+             self.eyeliner_opacity if self.eyeliner else 0.0]
+        return np.asarray(v, dtype=np.float32)
+
+    @classmethod
+    def from_vector(cls, v: np.ndarray) -> "MakeupStyle":
+        """Inverse of ``to_vector`` (eyeliner colour is taken as catalogue black)."""
+        v = np.asarray(v, dtype=float)
+        if v.shape != (len(VECTOR_FIELDS),):
+            raise ValueError(f"style vector must have shape ({len(VECTOR_FIELDS)},) in VECTOR_FIELDS order, got {v.shape}")
+        v = np.clip(v, 0, 1)
+        finish = min(FINISH_SHINE, key=lambda f: abs(FINISH_SHINE[f] - v[4]))
+        return cls(
+            lipstick=tuple(v[0:3]) if v[3] > 0 else None, lip_opacity=v[3], finish=finish,
+            eyeshadow=tuple(v[5:8]) if v[8] > 0 else None, eyeshadow_opacity=v[8], eyeshadow_extent=max(v[9], 0.05),
+            blush=tuple(v[10:13]) if v[13] > 0 else None, blush_opacity=v[13],
+            eyeliner=hex_to_rgb(CATALOGUE["eyeliner"]["black"]) if v[14] > 0 else None, eyeliner_opacity=v[14],
+        )
+
+    def describe(self) -> str:
+        """Return a one-line human description, with hex colours."""
+        parts = []
+        if self.lipstick:
+            parts.append(f"lipstick {rgb_to_hex(self.lipstick)} {self.finish} {self.lip_opacity:.0%}")
+        if self.eyeshadow:
+            parts.append(f"eyeshadow {rgb_to_hex(self.eyeshadow)} {self.eyeshadow_opacity:.0%}")
+        if self.blush:
+            parts.append(f"blush {rgb_to_hex(self.blush)} {self.blush_opacity:.0%}")
+        if self.eyeliner:
+            parts.append(f"eyeliner {rgb_to_hex(self.eyeliner)}")
+        return ", ".join(parts) or "no makeup"
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the fields as a plain dict (JSON-friendly)."""
+        return asdict(self)
+
+
+STYLE_FIELDS = tuple(f.name for f in fields(MakeupStyle))

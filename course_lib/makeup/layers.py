@@ -1,0 +1,200 @@
+"""The makeup layer model: put a ``MakeupStyle`` on any image that has region masks.
+
+Used by the SynthFaces renderer (so "ground truth" is this function's output) and on real photos.
+Each product is a layer blended in linear RGB:
+
+    x_lin <- x_lin + a * (target - x_lin),      a = opacity * intensity * mask
+
+- lipstick: target = shade * (Y / Y_lips)^k  keeps the lips' own shading (Y = luminance, Y_lips its
+  mean over the lips); k = 0.6 (matte, flatter) .. 1.4 (gloss), and gloss adds a white specular term;
+- eyeshadow: the soft zone mask raised to 1/extent (a smaller extent hugs the lash line), k = 0.7;
+- blush: soft cheek mask, k = 0.5; eyeliner: flat colour on the liner band.
+
+Pixels where every layer's ``a`` is 0 are returned untouched (bit for bit).
+Taught in 05_makeup_transfer, section 1.
+"""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+import torch
+
+from course_lib.colour import linear_to_srgb, luminance, srgb_to_linear
+from course_lib.makeup.catalogue import FINISH_SHINE, MakeupStyle
+
+
+def to_batch01(image, name: str = "image") -> tuple[torch.Tensor, str]:
+    """Convert an image or batch to a float tensor ``(B, 3, H, W)`` in [0, 1]; return it and its input kind.
+
+    Accepted (documented conversions): tensors ``(B, 3, H, W)`` / ``(3, H, W)`` in [-1, 1]; numpy ``(H, W, 3)``
+    or ``(B, H, W, 3)``, float in [0, 1] or uint8; grey ``(H, W)`` (repeated to RGB); RGBA (alpha dropped).
+    """
+    if isinstance(image, torch.Tensor):
+        x = image.detach().float()
+        if x.dim() == 3:
+            x = x.unsqueeze(0)
+        if x.dim() != 4 or x.shape[1] != 3:
+            raise ValueError(f"{name} as a tensor must have shape (B, 3, H, W) or (3, H, W) in [-1, 1], got {tuple(image.shape)}")
+        if x.numel() and (x.min() < -1.001 or x.max() > 1.001):
+            raise ValueError(f"{name} as a tensor must lie in [-1, 1], got values in [{x.min():.3g}, {x.max():.3g}]")
+        return ((x + 1) / 2).clamp(0, 1), "tensor4" if image.dim() == 4 else "tensor3"
+    arr = np.asarray(image)
+    if arr.dtype == np.uint8:
+        arr = arr.astype(np.float32) / 255
+    elif not np.issubdtype(arr.dtype, np.floating):
+        raise TypeError(f"{name} must be a float array in [0, 1], a uint8 array or a tensor in [-1, 1]; got dtype {arr.dtype}")
+    elif arr.size and (not np.isfinite(arr).all() or arr.min() < -1e-3 or arr.max() > 1 + 1e-3):
+        raise ValueError(f"{name} as a float array must lie in [0, 1] (got [{np.nanmin(arr):.3g}, {np.nanmax(arr):.3g}]); divide uint8 data by 255")
+    if arr.ndim == 2:
+        arr = np.repeat(arr[..., None], 3, axis=-1)
+    if arr.ndim not in (3, 4) or arr.shape[-1] not in (3, 4):
+        raise ValueError(f"{name} must have shape (H, W, 3) or (B, H, W, 3) (grey (H, W) and RGBA accepted), got {arr.shape}")
+    kind = "numpy3" if arr.ndim == 3 else "numpy4"
+    arr = arr[..., :3]
+    t = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32)).clamp(0, 1)
+    t = t.unsqueeze(0) if t.dim() == 3 else t
+    return t.permute(0, 3, 1, 2), kind
+
+
+def from_batch01(x: torch.Tensor, kind: str):
+    """Convert back to the input's kind (tensors in [-1, 1], numpy float32 in [0, 1])."""
+    if kind.startswith("tensor"):
+        out = x * 2 - 1
+        return out if kind == "tensor4" else out[0]
+    arr = x.permute(0, 2, 3, 1).numpy()
+    return arr if kind == "numpy4" else arr[0]
+
+
+def mask_batch(masks: Mapping, key: str, batch: int, hw: tuple[int, int]) -> torch.Tensor:
+    """Return ``masks[key]`` as a float tensor ``(B, 1, H, W)`` in [0, 1], or raise naming what is wrong."""
+    if key not in masks:
+        raise ValueError(f"masks has no {key!r} region (needed for this makeup); it has {sorted(masks)}")
+    m = masks[key]
+    m = m.detach().float() if isinstance(m, torch.Tensor) else torch.from_numpy(np.asarray(m, dtype=np.float32))
+    if m.dim() == 2:
+        m = m[None, None]  # (H, W) -> (1, 1, H, W)
+    elif m.dim() == 3:
+        m = m.unsqueeze(1)  # (B, H, W) -> (B, 1, H, W)
+    if m.dim() != 4 or m.shape[1] != 1 or m.shape[-2:] != hw or m.shape[0] not in (1, batch):
+        raise ValueError(f"masks[{key!r}] must have shape (H, W), (B, H, W) or (B, 1, H, W) with (H, W) = {hw} and B = {batch}, got {tuple(masks[key].shape)}")
+    if m.numel() and (m.min() < -1e-4 or m.max() > 1 + 1e-4):
+        raise ValueError(f"masks[{key!r}] must hold values in [0, 1], got [{m.min():.3g}, {m.max():.3g}]")
+    return m.clamp(0, 1).expand(batch, 1, *hw)
+
+
+def _styles(style, batch: int) -> list[MakeupStyle]:
+    styles = [style] if isinstance(style, MakeupStyle) else list(style) if isinstance(style, Sequence) else None
+    if styles is None or not all(isinstance(s, MakeupStyle) for s in styles):
+        raise TypeError(f"style must be a MakeupStyle or a list of them (one per image), got {type(style).__name__}")
+    if len(styles) == 1:
+        styles = styles * batch
+    if len(styles) != batch:
+        raise ValueError(f"style: got {len(styles)} styles for a batch of {batch} images")
+    return styles
+
+
+def _intensity(intensity, batch: int) -> torch.Tensor:
+    t = torch.as_tensor(intensity, dtype=torch.float32).flatten()
+    if t.numel() == 1:
+        t = t.expand(batch)
+    if t.numel() != batch or not torch.isfinite(t).all() or t.min() < 0 or t.max() > 1:
+        raise ValueError(f"intensity must be a number in [0, 1] (or one per image), got {intensity!r}")
+    return t.view(batch, 1, 1, 1)
+
+
+def _masked_mean(y: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    return (y * m).sum((2, 3), keepdim=True) / m.sum((2, 3), keepdim=True).clamp_min(1e-6)
+
+
+def _stack_colour(styles: list[MakeupStyle], attr: str, get_opacity) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stack one product's colours (B, 3, 1, 1, linear) and opacities (B, 1, 1, 1); absent products get 0."""
+    rgb = torch.tensor([getattr(s, attr) or (0.0, 0.0, 0.0) for s in styles])
+    opacity = torch.tensor([get_opacity(s) if getattr(s, attr) else 0.0 for s in styles])
+    return srgb_to_linear(rgb).view(-1, 3, 1, 1), opacity.view(-1, 1, 1, 1)
+
+
+def _shading(y: torch.Tensor, m: torch.Tensor, k: float) -> torch.Tensor:
+    """(Y / mean of Y over the region)^k: the region's own light and shade, to keep under a new colour."""
+    return (y / _masked_mean(y, m).clamp_min(1e-4)).clamp(0.3, 1.5) ** k
+
+
+def _lipstick(y, m, styles):
+    colour, opacity = _stack_colour(styles, "lipstick", lambda s: s.lip_opacity)
+    shine = torch.tensor([FINISH_SHINE[s.finish] for s in styles]).view(-1, 1, 1, 1)
+    ratio = _shading(y, m, 1.0)
+    target = colour * ratio ** (0.6 + 0.8 * shine)  # matte flattens the shading, gloss deepens it
+    # Gloss: a white highlight where the lips are brightest; only well inside the mask, where edge
+    # pixels (part lip, part skin) cannot fake a bright spot.
+    interior = ((m - 0.9) / 0.1).clamp(0, 1)
+    return target + 0.5 * shine * shine * (ratio - 1.1).clamp(0, 1) * interior, opacity * m
+
+
+def _eyeshadow(y, m, styles):
+    colour, opacity = _stack_colour(styles, "eyeshadow", lambda s: s.eyeshadow_opacity)
+    extent = torch.tensor([s.eyeshadow_extent for s in styles]).view(-1, 1, 1, 1)
+    return colour * _shading(y, m, 0.7), opacity * m ** (1 / extent)  # small extent: hugs the lash line
+
+
+def _blush(y, m, styles):
+    colour, opacity = _stack_colour(styles, "blush", lambda s: s.blush_opacity)
+    return colour * _shading(y, m, 0.5), opacity * m
+
+
+def _eyeliner(y, m, styles):
+    colour, opacity = _stack_colour(styles, "eyeliner", lambda s: s.eyeliner_opacity)
+    return colour, opacity * m
+
+
+# Applied in this order (later layers go on top): product -> (mask name, layer function).
+LAYERS = {"lipstick": ("lips", _lipstick), "eyeshadow": ("eyeshadow", _eyeshadow),
+          "blush": ("cheeks", _blush), "eyeliner": ("liner", _eyeliner)}
+PRODUCT_MASK = {product: mask for product, (mask, _) in LAYERS.items()}
+
+
+def _support(masks: list[torch.Tensor]) -> tuple[slice, slice] | None:
+    """The smallest window holding every non-zero mask pixel of the batch (None if all are empty)."""
+    any_px = torch.stack([m.amax(dim=(0, 1)) for m in masks]).amax(0) > 0  # (H, W)
+    rows, cols = any_px.any(1).nonzero().flatten(), any_px.any(0).nonzero().flatten()
+    if rows.numel() == 0:
+        return None
+    return slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1)
+
+
+def apply_makeup(image, masks: Mapping, style: MakeupStyle | Sequence[MakeupStyle], intensity: float = 1.0):
+    """Put ``style`` on ``image`` inside its region ``masks``; return an image of the same kind.
+
+    ``masks`` maps region names to soft masks in [0, 1]: "lips" (lipstick), "eyeshadow" (a zone that is 1 at
+    the lash line and fades towards the brow), "cheeks" (blush), "liner" (eyeliner); only the regions the
+    style uses are needed. ``intensity`` in [0, 1] scales every layer (0 returns the image unchanged).
+    Each layer works only on the images wearing that product and inside its mask's bounding box, so
+    the cost follows the made-up area, not the photo's size.
+    """
+    x01, kind = to_batch01(image)
+    b, _, h, w = x01.shape
+    styles, amount = _styles(style, b), _intensity(intensity, b)
+    used = [(product, *LAYERS[product]) for product in LAYERS if any(getattr(s, product) for s in styles)]
+    region_masks = [mask_batch(masks, mask_name, b, (h, w)) for _, mask_name, _ in used]
+    box = _support(region_masks) if used else None
+    if box is None or float(amount.max()) == 0.0:
+        return from_batch01(x01, kind)
+    crop = x01[:, :, box[0], box[1]]
+    x = srgb_to_linear(crop)
+    y = luminance(x)  # (B, 1, h, w): the shading each layer keeps, measured before any makeup
+    touched = torch.zeros_like(y, dtype=torch.bool)
+    for (product, _, layer), m_full in zip(used, region_masks):
+        wearing = [i for i, s in enumerate(styles) if getattr(s, product) and amount[i] > 0]
+        m = m_full[wearing][:, :, box[0], box[1]]
+        sub = _support([m])
+        if sub is None:
+            continue
+        rows, cols, sel = sub[0], sub[1], torch.tensor(wearing)
+        m = m[:, :, rows, cols]
+        target, alpha = layer(y[sel][:, :, rows, cols], m, [styles[i] for i in wearing])
+        alpha = alpha * amount[sel]
+        xs = x[sel][:, :, rows, cols]
+        x[sel, :, rows, cols] = xs + alpha * (target - xs)  # x <- x + a (target - x), in linear light
+        touched[sel, :, rows, cols] |= alpha > 0
+    out = x01.clone()
+    out[:, :, box[0], box[1]] = torch.where(touched, linear_to_srgb(x), crop)  # untouched pixels stay bit-exact
+    return from_batch01(out, kind)
