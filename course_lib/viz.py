@@ -7,10 +7,14 @@ No library module imports this one: it is for notebooks and widgets. Taught in 0
 from __future__ import annotations
 
 import io
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:  # matplotlib is imported lazily, inside the functions that draw
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 
 def _check_image_tensor(x: torch.Tensor, name: str) -> torch.Tensor:
@@ -127,4 +131,92 @@ def plot_curves(history: dict[str, Sequence[float]], keys: Sequence[str] | None 
     ax.legend(loc="best", fontsize=8)
     if title:
         ax.set_title(title)
+    return fig
+
+
+class LivePlot:
+    """A ``train.fit`` callback: loss curves, D(x) and D(G(z)), and samples from fixed noise, redrawn in place.
+
+    In Jupyter the figure updates in one output (no scrolling wall of plots); elsewhere it is kept in
+    ``self.figure`` for saving. Taught in 03_dcgan_faces, section 4.
+    """
+
+    def __init__(self, z_fixed: torch.Tensor, nrow: int = 8, title: str = "training"):
+        self.z_fixed, self.nrow, self.title = z_fixed, nrow, title
+        self.figure = None
+        self._handle = None
+
+    def __call__(self, run) -> None:
+        import matplotlib.pyplot as plt
+
+        h = run.history
+        with torch.no_grad():
+            device = next(run.G_ema.parameters()).device
+            samples = run.G_ema.eval()(self.z_fixed.to(device)).float().cpu()
+        if self.figure is None:
+            self.figure = plt.figure(figsize=(11, 4))
+        fig = self.figure
+        fig.clf()
+        ax_loss, ax_d, ax_img = fig.add_subplot(1, 3, 1), fig.add_subplot(1, 3, 2), fig.add_subplot(1, 3, 3)
+        if h["step"]:
+            plot_curves(h, ["d_loss", "g_loss"], ax=ax_loss, title="losses")
+            plot_curves(h, ["d_real", "d_fake"], ax=ax_d, title="D(x) and D(G(z))")
+            ax_d.set_ylim(0, 1)
+        show_grid(samples, nrow=self.nrow, ax=ax_img, title=f"{self.title}: step {run.step}")
+        fig.tight_layout()
+        try:
+            from IPython import get_ipython
+            from IPython.display import display
+        except ImportError:  # pragma: no cover - IPython ships with the course
+            return
+        if get_ipython() is None:
+            return
+        if self._handle is None:
+            self._handle = display(fig, display_id=True)
+        else:
+            self._handle.update(fig)
+        plt.close(fig)  # the display keeps the picture; without this Jupyter shows it a second time
+
+
+def figure_to_png_bytes(fig: Figure, dpi: int = 80) -> bytes:
+    """Render a matplotlib figure to PNG bytes (for ``ipywidgets.Image``) without showing it."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def plot_toy_2d(samples: torch.Tensor | np.ndarray, surface: torch.Tensor | np.ndarray | None = None,
+                extent: Sequence[float] = (-3, 3, -3, 3), centres: torch.Tensor | np.ndarray | None = None,
+                ax: Axes | None = None, title: str | None = None, surface_centre: float | None = 0.0,
+                max_points: int = 1000) -> Figure:
+    """Draw 2-D samples (black dots) over D's scores on a grid (red: judged real, blue: judged fake).
+
+    ``surface`` is ``(res, res)`` logits from ``metrics.d_on_grid`` (rows follow y). Colours are centred on
+    ``surface_centre`` (0 = the decision boundary D = 1/2), or on the median score when None (a Wasserstein
+    critic's scores have no fixed zero). ``centres``: the true mode centres, drawn as red plus signs.
+    Taught in 02_training_dynamics, sections 1 and 6.
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(3.2, 3.2))
+    else:
+        fig = ax.figure
+    if surface is not None:
+        s = np.asarray(surface, dtype=np.float64)
+        s = s - (np.median(s) if surface_centre is None else surface_centre)
+        vmax = max(float(np.percentile(np.abs(s), 98)), 1e-6)
+        ax.imshow(s, origin="lower", extent=tuple(extent), cmap="RdBu_r", vmin=-vmax, vmax=vmax, alpha=0.8)
+    if centres is not None:  # drawn first, so samples sitting exactly on a mode stay visible
+        c = np.asarray(centres)
+        ax.scatter(c[:, 0], c[:, 1], s=60, c="tab:red", marker="+", linewidths=1.2, alpha=0.8)
+    pts = np.asarray(samples)[:max_points]
+    ax.scatter(pts[:, 0], pts[:, 1], s=3, c="k", alpha=0.6, linewidths=0)
+    ax.set_xlim(extent[0], extent[1])
+    ax.set_ylim(extent[2], extent[3])
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=9)
     return fig

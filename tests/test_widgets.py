@@ -21,3 +21,44 @@ def test_welcome_slider_redraws_and_reports():
     assert view.image.value != first
     assert view.status.value == "slider at 0.3: redrawn"
     assert view.last_ms > 0
+
+
+def test_minimax_state_holds_the_jsd_identity_and_its_minimum():
+    from course_lib import data
+
+    state = widgets.minimax_state(1.0, 0.8)
+    assert state["value"] == pytest.approx(-np.log(4) + 2 * state["jsd"], abs=1e-6)
+    same = widgets.minimax_state(0.0, 1.0, p_data=data.gaussian_1d(0.0, 1.0))  # p_g = p_data: D* = 1/2, JSD = 0
+    assert same["jsd"] == pytest.approx(0.0, abs=1e-9) and same["value"] == pytest.approx(-np.log(4), abs=1e-6)
+    np.testing.assert_allclose(same["d_star"].numpy(), 0.5)
+    with pytest.raises(ValueError, match="width"):
+        widgets.minimax_state(0.0, 0.0)
+
+
+def test_pg_sliders_redraw_and_report_v_and_jsd():
+    view = widgets.pg_sliders()
+    first, label = view.image.value, view.status.value
+    assert first[:8] == b"\x89PNG\r\n\x1a\n" and label.endswith("redrawn") and "mean 3.0" in label
+    view.mean.value = 0.0
+    assert view.image.value != first and "mean 0.0" in view.status.value
+    expected = widgets.minimax_state(0.0, 1.0)
+    assert f"V(D*, G) = {expected['value']:.4f}" in view.status.value and f"JSD = {expected['jsd']:.4f}" in view.status.value
+    second = view.image.value
+    view.width.value = 2.0
+    assert view.image.value != second and "width 2.0" in view.status.value
+
+
+def test_training_scrubber_moves_between_snapshots():
+    import torch
+
+    snaps = [{"step": s, "samples": torch.randn(50, 2) * (s + 1) / 4, "surface": torch.randn(8, 8),
+              "extent": (-3, 3, -3, 3), "scores": {"modes": s, "hq": 0.5}} for s in range(3)]
+    view = widgets.training_scrubber(snaps, centres=torch.zeros(1, 2))
+    first = view.image.value
+    assert view.status.value == "snapshot 0 (step 0): redrawn" and view.slider.max == 2
+    view.slider.value = 2
+    assert view.image.value != first and view.status.value == "snapshot 2 (step 2): redrawn"
+    with pytest.raises(ValueError, match="at least one"):
+        widgets.training_scrubber([])
+    with pytest.raises(KeyError, match="surface"):
+        widgets.snapshot_figure({"step": 0, "samples": torch.zeros(3, 2), "extent": (0, 1, 0, 1)})

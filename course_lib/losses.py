@@ -1,0 +1,186 @@
+"""GAN losses as pure functions of the discriminator's logits.
+
+The contract, for every function here: ``logits_real = D(x_real)`` and ``logits_fake = D(G(z))`` are
+**logits** (any real number), never probabilities. ``D(x) = sigmoid(logit)`` is the probability that x
+is real. Passing probabilities gives wrong values without an error (numbers in [0, 1] are valid logits
+too), so the contract is documented rather than guessed at.
+
+Every log-probability goes through ``softplus``, which is exact and finite for any logit:
+    -log D(x)     = -log sigmoid(l)     = softplus(-l)
+    -log(1 - D(x)) = -log sigmoid(-l)   = softplus(l)
+(In float32, ``torch.log(1 - torch.sigmoid(l))`` is already -inf at l = 17, and ``torch.log(torch.sigmoid(l))`` at l = -100.)
+
+Logits may have any shape whose first dimension is the batch, e.g. ``(B,)`` from an MLP or
+``(B, 1, H, W)`` from a patch discriminator; a loss averages over every element.
+Taught in 01_minimax_game (minimax, saturating, non-saturating) and 02_training_dynamics (the rest).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+Tensor = torch.Tensor
+
+
+# --------------------------------------------------------------------------------------------------
+# Input checks: a wrong input should fail here, with its name, not deep inside autograd.
+# --------------------------------------------------------------------------------------------------
+def _check_logits(x: object, name: str, what: str = "logits (the output of D)") -> Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of {what}, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor of {what}, got dtype {x.dtype}")
+    if x.dim() == 0 or x.numel() == 0:
+        raise ValueError(f"{name} must have a batch dimension and at least one element, got shape {tuple(x.shape)}")
+    return x
+
+
+def _check_pair(logits_real: object, logits_fake: object) -> tuple[Tensor, Tensor]:
+    real = _check_logits(logits_real, "logits_real")
+    fake = _check_logits(logits_fake, "logits_fake")
+    # Batch sizes may differ; the per-sample shape must not: (B,) against (B, 1) means one path lost a squeeze.
+    if real.shape[1:] != fake.shape[1:]:
+        raise ValueError(
+            f"logits_real {tuple(real.shape)} and logits_fake {tuple(fake.shape)} must have the same shape "
+            "after the batch dimension (both come from the same D)"
+        )
+    return real, fake
+
+
+# --------------------------------------------------------------------------------------------------
+# The original GAN (Goodfellow et al., 2014)
+# --------------------------------------------------------------------------------------------------
+def d_loss_minimax(logits_real: Tensor, logits_fake: Tensor) -> Tensor:
+    """Return the discriminator's loss -E[log D(x)] - E[log(1 - D(G(z)))] from logits.
+
+    This is -V(D, G): D minimises it to maximise V. It is the sum of the two terms (not halved), and
+    equals binary cross-entropy with label 1 on real and 0 on fake samples. Inputs are logits, not
+    probabilities. Taught in 01_minimax_game, section 1.
+    """
+    logits_real, logits_fake = _check_pair(logits_real, logits_fake)
+    # -log sigmoid(l) = softplus(-l);  -log(1 - sigmoid(l)) = softplus(l)
+    return F.softplus(-logits_real).mean() + F.softplus(logits_fake).mean()
+
+
+def g_loss_saturating(logits_fake: Tensor) -> Tensor:
+    """Return the generator's minimax loss E[log(1 - D(G(z)))] from logits (G minimises it).
+
+    Its gradient with respect to the logit is -D(G(z)), which vanishes when D confidently rejects
+    the samples, i.e. early in training: the loss saturates. Inputs are logits, not probabilities.
+    Taught in 01_minimax_game, section 5.
+    """
+    logits_fake = _check_logits(logits_fake, "logits_fake")
+    return -F.softplus(logits_fake).mean()  # log(1 - sigmoid(l)) = -softplus(l)
+
+
+def g_loss_nonsaturating(logits_fake: Tensor) -> Tensor:
+    """Return the generator's non-saturating loss -E[log D(G(z))] from logits.
+
+    Same fixed point as the saturating loss, but its gradient with respect to the logit,
+    -(1 - D(G(z))), is largest exactly when D rejects the samples. Inputs are logits, not
+    probabilities. Taught in 01_minimax_game, section 5.
+    """
+    logits_fake = _check_logits(logits_fake, "logits_fake")
+    return F.softplus(-logits_fake).mean()  # -log sigmoid(l) = softplus(-l)
+
+
+# --------------------------------------------------------------------------------------------------
+# Least squares GAN (Mao et al., 2017), labels a=0 (fake), b=1 (real), c=1 (what G wants)
+# --------------------------------------------------------------------------------------------------
+def d_loss_lsgan(logits_real: Tensor, logits_fake: Tensor) -> Tensor:
+    """Return the LSGAN discriminator loss 1/2 E[(D(x) - 1)^2] + 1/2 E[D(G(z))^2].
+
+    Here D's raw output (the "logit") is regressed onto the labels; no sigmoid is applied.
+    Taught in 02_training_dynamics, section 5.
+    """
+    logits_real, logits_fake = _check_pair(logits_real, logits_fake)
+    return 0.5 * (logits_real - 1).pow(2).mean() + 0.5 * logits_fake.pow(2).mean()
+
+
+def g_loss_lsgan(logits_fake: Tensor) -> Tensor:
+    """Return the LSGAN generator loss 1/2 E[(D(G(z)) - 1)^2] on D's raw outputs.
+
+    Taught in 02_training_dynamics, section 5.
+    """
+    logits_fake = _check_logits(logits_fake, "logits_fake")
+    return 0.5 * (logits_fake - 1).pow(2).mean()
+
+
+# --------------------------------------------------------------------------------------------------
+# Hinge loss (Lim & Ye, 2017; used by SAGAN and BigGAN)
+# --------------------------------------------------------------------------------------------------
+def d_loss_hinge(logits_real: Tensor, logits_fake: Tensor) -> Tensor:
+    """Return the hinge discriminator loss E[relu(1 - D(x))] + E[relu(1 + D(G(z)))] on raw scores.
+
+    D stops pushing a sample once its score is beyond the margin (>= 1 for real, <= -1 for fake).
+    Taught in 02_training_dynamics, section 5.
+    """
+    logits_real, logits_fake = _check_pair(logits_real, logits_fake)
+    return F.relu(1 - logits_real).mean() + F.relu(1 + logits_fake).mean()
+
+
+def g_loss_hinge(logits_fake: Tensor) -> Tensor:
+    """Return the hinge generator loss -E[D(G(z))] on raw scores.
+
+    Taught in 02_training_dynamics, section 5.
+    """
+    logits_fake = _check_logits(logits_fake, "logits_fake")
+    return -logits_fake.mean()
+
+
+# --------------------------------------------------------------------------------------------------
+# Wasserstein GAN (Arjovsky et al., 2017); D is a "critic" whose score is unbounded
+# --------------------------------------------------------------------------------------------------
+def d_loss_wasserstein(logits_real: Tensor, logits_fake: Tensor) -> Tensor:
+    """Return the critic loss E[D(G(z))] - E[D(x)], the negative Wasserstein-1 estimate.
+
+    Only meaningful with a Lipschitz constraint on D (``gradient_penalty`` or spectral norm).
+    Taught in 02_training_dynamics, section 5.
+    """
+    logits_real, logits_fake = _check_pair(logits_real, logits_fake)
+    return logits_fake.mean() - logits_real.mean()
+
+
+def g_loss_wasserstein(logits_fake: Tensor) -> Tensor:
+    """Return the Wasserstein generator loss -E[D(G(z))] on the critic's scores.
+
+    Taught in 02_training_dynamics, section 5.
+    """
+    logits_fake = _check_logits(logits_fake, "logits_fake")
+    return -logits_fake.mean()
+
+
+def gradient_penalty(
+    D: Callable[[Tensor], Tensor],
+    x_real: Tensor,
+    x_fake: Tensor,
+    weight: float = 10.0,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """Return the WGAN-GP penalty weight * E[(||grad_x D(x_hat)||_2 - 1)^2] on random interpolates.
+
+    x_hat = eps * x_real + (1 - eps) * x_fake with one eps ~ U(0, 1) per sample (Gulrajani et al., 2017).
+    The result keeps its graph (create_graph=True), so backward() reaches D's parameters. ``generator``
+    makes the interpolation reproducible; ``weight`` is the paper's lambda. Taught in 02_training_dynamics,
+    section 3.
+    """
+    if not callable(D):
+        raise TypeError(f"D must be a callable module mapping x to logits, got {type(D).__name__}")
+    x_real = _check_logits(x_real, "x_real", "samples")
+    x_fake = _check_logits(x_fake, "x_fake", "samples")
+    if x_real.shape != x_fake.shape:
+        raise ValueError(f"x_real {tuple(x_real.shape)} and x_fake {tuple(x_fake.shape)} must have the same shape")
+    if not weight >= 0:
+        raise ValueError(f"weight must be >= 0, got {weight}")
+    # One eps per sample, broadcast over the remaining dims: (B, 1, ..., 1).
+    shape = (x_real.shape[0],) + (1,) * (x_real.dim() - 1)
+    eps_device = generator.device if generator is not None else x_real.device
+    eps = torch.rand(shape, generator=generator, device=eps_device).to(x_real.device, x_real.dtype)
+    x_hat = (eps * x_real.detach() + (1 - eps) * x_fake.detach()).requires_grad_(True)
+    logits = D(x_hat)
+    # Samples are independent, so d(sum of logits)/d x_hat[i] = d logit_i / d x_hat[i].
+    (grad,) = torch.autograd.grad(logits.sum(), x_hat, create_graph=True)
+    grad_norm = grad.float().flatten(1).norm(dim=1)  # (B,) one norm per sample
+    return weight * (grad_norm - 1).pow(2).mean()

@@ -1,0 +1,163 @@
+"""Training GANs: one discriminator step, one generator step, and the named loss pairs they use.
+
+``d_step`` and ``g_step`` each do one optimiser update and return plain floats, so a loop (yours in
+02_training_dynamics, the library's ``fit`` later) only alternates them and records the dicts:
+
+    for x_real in batches:
+        stats_d = d_step(G, D, opt_D, x_real, z=torch.randn(B, z_dim), loss="nonsaturating")
+        stats_g = g_step(G, D, opt_G, z=torch.randn(B, z_dim), loss="nonsaturating")
+
+Mixed precision is the caller's choice: pass ``autocast=device.autocast(device)`` (a re-enterable
+context) and, for fp16, one ``torch.amp.GradScaler`` per network.
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Any, Callable, ContextManager, Iterator
+
+import torch
+from torch import nn
+
+from course_lib import losses
+
+Tensor = torch.Tensor
+
+
+# --------------------------------------------------------------------------------------------------
+# Named loss pairs: a plain dict, so "which losses does 'hinge' mean?" has a one-line answer
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LossPair:
+    """A discriminator loss, the generator loss that goes with it, and the default gradient-penalty weight."""
+
+    d: Callable[[Tensor, Tensor], Tensor]  # (logits_real, logits_fake) -> scalar
+    g: Callable[[Tensor], Tensor]  # logits_fake -> scalar
+    gp_weight: float = 0.0
+
+
+LOSSES: dict[str, LossPair] = {
+    "minimax-saturating": LossPair(losses.d_loss_minimax, losses.g_loss_saturating),
+    "nonsaturating": LossPair(losses.d_loss_minimax, losses.g_loss_nonsaturating),
+    "lsgan": LossPair(losses.d_loss_lsgan, losses.g_loss_lsgan),
+    "hinge": LossPair(losses.d_loss_hinge, losses.g_loss_hinge),
+    "wgan-gp": LossPair(losses.d_loss_wasserstein, losses.g_loss_wasserstein, gp_weight=10.0),
+}
+
+
+def get_loss(loss: str | LossPair) -> LossPair:
+    """Return the loss pair named ``loss`` (a key of ``LOSSES``), or ``loss`` itself if it is a LossPair.
+
+    Taught in 02_training_dynamics, section 5.
+    """
+    if isinstance(loss, LossPair):
+        return loss
+    if loss not in LOSSES:
+        raise KeyError(f"unknown loss {loss!r}; valid names: {', '.join(LOSSES)} (or pass a train.LossPair)")
+    return LOSSES[loss]
+
+
+# --------------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------------
+def _grad_norm(module: nn.Module) -> float:
+    """Return the global L2 norm of the gradients of ``module`` (0.0 when there are none)."""
+    squares = [p.grad.detach().float().pow(2).sum() for p in module.parameters() if p.grad is not None]
+    return float(torch.stack(squares).sum().sqrt()) if squares else 0.0
+
+
+@contextlib.contextmanager
+def _frozen(module: nn.Module) -> Iterator[None]:
+    """Turn off gradients for ``module``'s parameters inside the block (restoring each flag after)."""
+    flags = [p.requires_grad for p in module.parameters()]
+    module.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in zip(module.parameters(), flags):
+            p.requires_grad_(flag)
+
+
+def _update(loss: Tensor, module: nn.Module, opt: torch.optim.Optimizer, scaler: Any) -> float:
+    """Zero the grads, backpropagate ``loss``, step ``opt``; return the (unscaled) gradient norm."""
+    opt.zero_grad(set_to_none=True)  # the other network's step may have left grads here
+    if scaler is None:
+        loss.backward()
+        norm = _grad_norm(module)
+        opt.step()
+    else:
+        scaler.scale(loss).backward()
+        scaler.unscale_(opt)  # so the norm (and any clipping a caller adds) sees true gradients
+        norm = _grad_norm(module)
+        scaler.step(opt)  # skipped when fp16 gradients overflowed
+        scaler.update()
+    return norm
+
+
+# --------------------------------------------------------------------------------------------------
+# The two steps
+# --------------------------------------------------------------------------------------------------
+def d_step(
+    G: nn.Module,
+    D: nn.Module,
+    opt_D: torch.optim.Optimizer,
+    x_real: Tensor,
+    z: Tensor,
+    loss: str | LossPair = "nonsaturating",
+    gp_weight: float | None = None,
+    autocast: ContextManager[Any] | None = None,
+    scaler: Any = None,
+    generator: torch.Generator | None = None,
+) -> dict[str, float]:
+    """Update D once on a real batch and a fake batch G(z); return floats describing the step.
+
+    The fake batch is made under ``no_grad``: D's step must not build (or leave) gradients in G.
+    ``gp_weight`` overrides the pair's default penalty (10 for "wgan-gp", 0 otherwise); ``generator``
+    seeds its interpolates. Returns ``d_loss`` (without the penalty), ``gp``, ``d_real`` = mean D(x),
+    ``d_fake`` = mean D(G(z)) as probabilities (sigmoid of the score, only indicative for
+    Wasserstein/hinge critics) and ``d_grad_norm``. Taught in 02_training_dynamics, section 3.
+    """
+    pair = get_loss(loss)
+    weight = pair.gp_weight if gp_weight is None else float(gp_weight)
+    with autocast if autocast is not None else contextlib.nullcontext():
+        with torch.no_grad():
+            x_fake = G(z)
+        logits_real, logits_fake = D(x_real), D(x_fake)
+        # Losses in fp32: under bf16/fp16 autocast, softplus of a low-precision logit loses digits.
+        d_loss = pair.d(logits_real.float(), logits_fake.float())
+        gp = losses.gradient_penalty(D, x_real, x_fake, weight, generator) if weight > 0 else torch.zeros(())
+    norm = _update(d_loss + gp, D, opt_D, scaler)
+    return {
+        "d_loss": float(d_loss.detach()),
+        "gp": float(gp.detach()),
+        "d_real": float(torch.sigmoid(logits_real.detach().float()).mean()),
+        "d_fake": float(torch.sigmoid(logits_fake.detach().float()).mean()),
+        "d_grad_norm": norm,
+    }
+
+
+def g_step(
+    G: nn.Module,
+    D: nn.Module,
+    opt_G: torch.optim.Optimizer,
+    z: Tensor,
+    loss: str | LossPair = "nonsaturating",
+    autocast: ContextManager[Any] | None = None,
+    scaler: Any = None,
+) -> dict[str, float]:
+    """Update G once through a frozen D; return ``g_loss``, ``d_fake`` = mean D(G(z)) and ``g_grad_norm``.
+
+    D's parameters are frozen during the step (gradients flow through D to G, not into D's weights).
+    Taught in 02_training_dynamics, section 3.
+    """
+    pair = get_loss(loss)
+    with _frozen(D):
+        with autocast if autocast is not None else contextlib.nullcontext():
+            logits_fake = D(G(z))
+            g_loss = pair.g(logits_fake.float())
+        norm = _update(g_loss, G, opt_G, scaler)
+    return {
+        "g_loss": float(g_loss.detach()),
+        "d_fake": float(torch.sigmoid(logits_fake.detach().float()).mean()),
+        "g_grad_norm": norm,
+    }

@@ -1,0 +1,143 @@
+"""Each checker accepts the reference and rejects plausible wrong answers with the right explanation."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from course_lib import checks, losses, train
+
+sp = F.softplus
+
+
+def naive_d_loss(r, f):  # right maths, unstable numerics
+    return -(torch.log(torch.sigmoid(r)).mean() + torch.log(1 - torch.sigmoid(f)).mean())
+
+
+def test_reference_losses_pass(capsys):
+    checks.check_d_loss_minimax(losses.d_loss_minimax)
+    checks.check_g_loss_saturating(losses.g_loss_saturating)
+    checks.check_g_loss_nonsaturating(losses.g_loss_nonsaturating)
+    # An equivalent formulation with BCE-with-logits passes too.
+    checks.check_d_loss_minimax(lambda r, f: F.binary_cross_entropy_with_logits(r, torch.ones_like(r))
+                                + F.binary_cross_entropy_with_logits(f, torch.zeros_like(f)))
+    assert capsys.readouterr().out.count("is correct") == 4
+
+
+@pytest.mark.parametrize("wrong, match", [
+    (lambda r, f: losses.d_loss_minimax(r, f) / 2, "not their average"),
+    (lambda r, f: -losses.d_loss_minimax(r, f), "sign is flipped"),
+    (lambda r, f: losses.d_loss_minimax(torch.sigmoid(r), torch.sigmoid(f)), "sigmoid was applied twice"),
+    (lambda r, f: losses.d_loss_minimax(f, r), "swapped"),
+    (lambda r, f: sp(-r).sum() + sp(f).sum(), "sum"),
+    (lambda r, f: sp(-r) + sp(f).mean(), "one value per sample"),
+    (naive_d_loss, "underflows"),
+    (lambda r, f: -(torch.log(r).mean() + torch.log(1 - f).mean()), "not probabilities"),
+    (lambda r, f: torch.tensor(losses.d_loss_minimax(r, f).item()), "not connected"),
+    (lambda r, f: -(torch.log(torch.sigmoid(r) + 1e-8).mean() + torch.log(1 - torch.sigmoid(f) + 1e-8).mean()), "epsilon"),
+])
+def test_d_loss_checker_rejects_plausible_mistakes(wrong, match):
+    with pytest.raises(checks.CheckError, match=match):
+        checks.check_d_loss_minimax(wrong)
+
+
+@pytest.mark.parametrize("wrong, match", [
+    (losses.g_loss_nonsaturating, "this is the non-saturating loss"),
+    (lambda f: sp(f).mean(), "sign is flipped"),
+    (lambda f: torch.log(1 - torch.sigmoid(f)).mean(), "underflows"),
+    (lambda f: losses.g_loss_saturating(torch.sigmoid(f)), "sigmoid was applied twice"),
+    (lambda f: -sp(f), "one value per sample"),
+])
+def test_saturating_checker_rejects_plausible_mistakes(wrong, match):
+    with pytest.raises(checks.CheckError, match=match):
+        checks.check_g_loss_saturating(wrong)
+
+
+@pytest.mark.parametrize("wrong, match", [
+    (losses.g_loss_saturating, "this is the saturating loss"),
+    (lambda f: sp(f).mean(), "pushes D\\(G\\(z\\)\\) towards 0"),
+    (lambda f: -sp(-f).mean(), "sign is flipped"),
+    (lambda f: -torch.log(torch.sigmoid(f)).mean(), "underflows"),
+    (lambda f: sp(-f).sum(), "sum"),
+    (lambda f: sp(-f).mean().item(), "return a torch tensor"),
+])
+def test_nonsaturating_checker_rejects_plausible_mistakes(wrong, match):
+    with pytest.raises(checks.CheckError, match=match):
+        checks.check_g_loss_nonsaturating(wrong)
+
+
+def test_optimal_d_checker():
+    checks.check_optimal_d(lambda p_data, p_g: p_data / (p_data + p_g))
+    for wrong, match in [(lambda p, q: q / (p + q), "1 - D\\*"), (lambda p, q: p / q, "not by p_g alone"),
+                         (lambda p, q: torch.log(p / q), "logit"), (lambda p, q: (p / (p + q)).mean(), "grid's shape"),
+                         (lambda p, q: p / (p + q + 0.01), "at x =")]:
+        with pytest.raises(checks.CheckError, match=match):
+            checks.check_optimal_d(wrong)
+
+
+def gp_variant(norm_fn=lambda g: g.flatten(1).norm(dim=1), centre=1.0, eps_fn=lambda B: torch.rand(B, 1),
+               create_graph=True, power=2, where="mix", use_weight=True):
+    """A gradient penalty with one ingredient changed (the defaults give the right answer)."""
+    def gp(D, x_real, x_fake, weight=10.0):
+        eps = eps_fn(x_real.shape[0])
+        x_hat = {"mix": eps * x_real + (1 - eps) * x_fake, "real": x_real, "fake": x_fake}[where]
+        x_hat = x_hat.detach().requires_grad_(True)
+        (g,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=create_graph)
+        value = (norm_fn(g) - centre).abs().pow(power).mean()
+        return weight * value if use_weight else value
+    return gp
+
+
+def test_gradient_penalty_checker():
+    checks.check_gradient_penalty(losses.gradient_penalty)
+    checks.check_gradient_penalty(gp_variant())
+    for wrong, match in [
+        (gp_variant(centre=0.0), "not \\|\\|grad\\|\\|\\^2"),
+        (gp_variant(norm_fn=lambda g: g.norm()), "one norm per sample"),
+        (gp_variant(norm_fn=lambda g: g.pow(2).sum(1)), "not its squared norm"),
+        (gp_variant(use_weight=False), "multiply by `weight`"),
+        (gp_variant(create_graph=False), "create_graph=True"),
+        (gp_variant(where="real"), "x_real only"),
+        (gp_variant(where="fake"), "x_fake only"),
+        (gp_variant(eps_fn=lambda B: torch.full((B, 1), 0.5)), "fixed at 0.5"),
+        (gp_variant(eps_fn=lambda B: torch.rand(1, 1).expand(B, 1)), "one eps per sample"),
+        (gp_variant(eps_fn=lambda B: torch.randn(B, 1)), "uniform"),
+        (lambda D, x_real, x_fake: losses.gradient_penalty(D, x_real, x_fake), "`weight` argument"),
+    ]:
+        with pytest.raises(checks.CheckError, match=match):
+            checks.check_gradient_penalty(wrong)
+
+
+def d_step_variant(detach=True, zero_grad=True, sign=1.0, step=True, item=True):
+    def d_step(G, D, opt_D, x_real, z):
+        x_fake = G(z).detach() if detach else G(z)
+        loss = sign * losses.d_loss_minimax(D(x_real), D(x_fake))
+        if zero_grad:
+            opt_D.zero_grad()
+        loss.backward()
+        if step:
+            opt_D.step()
+        return {"d_loss": loss.item() if item else loss}
+    return d_step
+
+
+def test_d_step_checker():
+    checks.check_d_step(lambda G, D, opt_D, x_real, z: train.d_step(G, D, opt_D, x_real, z, loss="nonsaturating"))
+    checks.check_d_step(d_step_variant())
+    for wrong, match in [
+        (d_step_variant(detach=False), "gradients reached G"),
+        (d_step_variant(zero_grad=False), "zero_grad"),
+        (d_step_variant(sign=-1.0), "uphill"),
+        (d_step_variant(step=False), "did not change"),
+        (d_step_variant(item=False), "Python float"),
+        (lambda G, D, opt_D, x_real, z: train.d_step(G, D, opt_D, x_real, z, loss="hinge"), "reports d_loss"),
+    ]:
+        with pytest.raises(checks.CheckError, match=match):
+            checks.check_d_step(wrong)
+
+
+def test_checkers_do_not_move_the_global_random_stream():
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    checks.check_gradient_penalty(losses.gradient_penalty)
+    checks.check_d_step(d_step_variant())
+    torch.testing.assert_close(torch.rand(3), expected)

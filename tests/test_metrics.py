@@ -1,0 +1,75 @@
+import math
+
+import pytest
+import torch
+
+from course_lib import data, metrics
+
+RING = data.ring_of_8()  # sigma 0.02: "within 3 sigma" means within 0.06 of a centre
+
+
+def points_at(modes, counts, offset=0.0):
+    """counts[i] points at mode modes[i], shifted by ``offset`` along x."""
+    pts = [RING.centres[m].repeat(c, 1) for m, c in zip(modes, counts)]
+    return torch.cat(pts) + torch.tensor([offset, 0.0])
+
+
+def test_mode_counts_modes_covered_and_high_quality_on_constructed_points():
+    x = torch.cat([points_at([0, 1, 2], [50, 30, 5]), torch.zeros(15, 2)])  # 15 points at the centre: no mode
+    torch.testing.assert_close(metrics.mode_counts(x, RING), torch.tensor([50, 30, 5, 0, 0, 0, 0, 0]))
+    assert metrics.high_quality_fraction(x, RING) == pytest.approx(0.85)
+    assert metrics.modes_covered(x, RING, min_fraction=0.01) == 3  # needs 1 of 100 points
+    assert metrics.modes_covered(x, RING, min_fraction=0.1) == 2  # needs 10: mode 2 has 5
+    assert metrics.toy_scores(x, RING) == {"modes": 3, "hq": pytest.approx(0.85)}
+
+
+def test_three_sigma_is_the_boundary():
+    inside, outside = points_at([4], [10], offset=0.059), points_at([4], [10], offset=0.061)
+    assert metrics.high_quality_fraction(inside, RING) == 1.0
+    assert metrics.high_quality_fraction(outside, RING) == 0.0
+    assert metrics.modes_covered(outside, RING) == 0
+
+
+def test_real_samples_score_like_the_gaussian_mass_within_three_sigma():
+    x = RING.sample(20000, torch.Generator().manual_seed(0))
+    assert metrics.modes_covered(x, RING) == 8
+    assert metrics.high_quality_fraction(x, RING) == pytest.approx(1 - math.exp(-4.5), abs=0.003)
+
+
+def test_optimal_discriminator_value_and_jsd_on_a_grid():
+    x = torch.linspace(-8, 8, 4001, dtype=torch.float64)
+    dx = float(x[1] - x[0])
+    p, q = data.gaussian_1d(0.0, 1.0).pdf(x).double(), data.gaussian_1d(1.0, 1.5).pdf(x).double()
+    d = metrics.optimal_discriminator(p, q)
+    torch.testing.assert_close(d, p / (p + q))
+    # V(D*, G) = -log 4 + 2 JSD, and JSD of identical densities is 0; of disjoint ones, log 2.
+    value, jsd = metrics.minimax_value_on_grid(d, p, q, dx), metrics.jsd_on_grid(p, q, dx)
+    torch.testing.assert_close(value, -math.log(4) + 2 * jsd, atol=1e-5, rtol=0)
+    assert abs(metrics.jsd_on_grid(p, p, dx).item()) < 1e-6
+    left, right = (x < -1).double() / 7, (x > 1).double() / 7
+    torch.testing.assert_close(metrics.jsd_on_grid(left, right, dx), torch.tensor(math.log(2)), atol=1e-3, rtol=0)
+    gap = metrics.optimal_discriminator(left, right)[x.abs() < 0.5]  # both densities 0: D* is set to 1/2
+    torch.testing.assert_close(gap, torch.full_like(gap, 0.5))
+    # KL between Gaussians: log(s2/s1) + (s1^2 + (m1 - m2)^2) / (2 s2^2) - 1/2
+    kl = math.log(1.5) + (1 + 1) / (2 * 1.5**2) - 0.5
+    torch.testing.assert_close(metrics.kl_on_grid(p, q, dx), torch.tensor(kl, dtype=torch.float32), atol=1e-5, rtol=0)
+
+
+def test_d_on_grid_rows_follow_y():
+    surface = metrics.d_on_grid(lambda pts: pts[:, 1] * 10 + pts[:, 0], extent=(-1, 1, -2, 2), resolution=5)
+    assert surface.shape == (5, 5)
+    torch.testing.assert_close(surface[0, 0], torch.tensor(-21.0))  # (x, y) = (-1, -2)
+    torch.testing.assert_close(surface[4, 0], torch.tensor(19.0))  # (x, y) = (-1, 2)
+
+
+def test_bad_inputs_are_explained():
+    with pytest.raises(ValueError, match="same grid"):
+        metrics.jsd_on_grid(torch.ones(3), torch.ones(4), 0.1)
+    with pytest.raises(ValueError, match="non-negative"):
+        metrics.kl_on_grid(-torch.ones(3), torch.ones(3), 0.1)
+    with pytest.raises(ValueError, match="probabilities"):
+        metrics.minimax_value_on_grid(torch.full((3,), 2.0), torch.ones(3), torch.ones(3), 0.1)
+    with pytest.raises(ValueError, match="dim 3"):
+        metrics.mode_counts(torch.zeros(4, 3), RING)
+    with pytest.raises(TypeError, match="p_g"):
+        metrics.optimal_discriminator(torch.ones(3), [1.0, 1.0, 1.0])

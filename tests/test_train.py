@@ -1,0 +1,94 @@
+import math
+
+import pytest
+import torch
+
+from course_lib import losses, models, train
+
+
+def tiny(spectral_norm=False):
+    torch.manual_seed(0)
+    G, D = models.mlp_generator(2, 2, hidden=16, depth=1), models.mlp_discriminator(2, hidden=16, depth=1,
+                                                                                   spectral_norm=spectral_norm)
+    return G, D, torch.optim.Adam(G.parameters(), 1e-2), torch.optim.Adam(D.parameters(), 1e-2)
+
+
+def snapshot(module):
+    return [p.detach().clone() for p in module.parameters()]
+
+
+def changed(module, before):
+    return any(not torch.equal(p, b) for p, b in zip(module.parameters(), before))
+
+
+@pytest.mark.parametrize("loss", list(train.LOSSES))
+def test_d_step_updates_D_only_and_reports_finite_floats(loss):
+    G, D, opt_G, opt_D = tiny()
+    g0, d0 = snapshot(G), snapshot(D)
+    stats = train.d_step(G, D, opt_D, torch.randn(8, 2), torch.randn(8, 2), loss=loss)
+    assert changed(D, d0) and not changed(G, g0)
+    assert all(p.grad is None for p in G.parameters())  # G(z) was made without a graph
+    assert set(stats) == {"d_loss", "gp", "d_real", "d_fake", "d_grad_norm"}
+    assert all(isinstance(v, float) and math.isfinite(v) for v in stats.values())
+    assert 0 < stats["d_real"] < 1 and stats["d_grad_norm"] > 0
+    assert (stats["gp"] > 0) == (loss == "wgan-gp")
+
+
+@pytest.mark.parametrize("loss", list(train.LOSSES))
+def test_g_step_updates_G_only_and_leaves_D_trainable(loss):
+    G, D, opt_G, opt_D = tiny()
+    g0, d0 = snapshot(G), snapshot(D)
+    stats = train.g_step(G, D, opt_G, torch.randn(8, 2), loss=loss)
+    assert changed(G, g0) and not changed(D, d0)
+    assert all(p.requires_grad and p.grad is None for p in D.parameters())  # frozen during the step, restored after
+    assert set(stats) == {"g_loss", "d_fake", "g_grad_norm"} and all(math.isfinite(v) for v in stats.values())
+
+
+def test_d_step_loss_is_the_named_loss_before_the_update():
+    G, D, _, opt_D = tiny()
+    x_real, z = torch.randn(8, 2), torch.randn(8, 2)
+    with torch.no_grad():
+        expected = losses.d_loss_hinge(D(x_real), D(G(z)))
+    stats = train.d_step(G, D, opt_D, x_real, z, loss="hinge")
+    assert stats["d_loss"] == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_gp_weight_override_and_reproducible_interpolates():
+    runs = []
+    for _ in range(2):
+        G, D, _, opt_D = tiny()
+        runs.append(train.d_step(G, D, opt_D, torch.ones(8, 2), torch.zeros(8, 2), loss="nonsaturating", gp_weight=5.0,
+                                 generator=torch.Generator().manual_seed(3)))
+    assert runs[0]["gp"] > 0 and runs[0] == runs[1]
+
+
+def test_a_custom_loss_pair_and_unknown_names():
+    G, D, opt_G, _ = tiny()
+    pair = train.LossPair(d=losses.d_loss_minimax, g=lambda logits_fake: (logits_fake ** 2).mean())
+    z = torch.randn(8, 2)
+    with torch.no_grad():
+        expected = (D(G(z)) ** 2).mean().item()
+    assert train.g_step(G, D, opt_G, z, loss=pair)["g_loss"] == pytest.approx(expected, rel=1e-6)
+    with pytest.raises(KeyError, match="valid names: minimax-saturating, nonsaturating, lsgan, hinge, wgan-gp"):
+        train.get_loss("wgan")
+
+
+def test_steps_run_under_an_autocast_context_with_spectral_norm():
+    G, D, opt_G, opt_D = tiny(spectral_norm=True)
+    ctx = torch.autocast("cpu", dtype=torch.bfloat16)  # re-entered by both steps
+    d0 = snapshot(D)
+    sd = train.d_step(G, D, opt_D, torch.randn(8, 2), torch.randn(8, 2), loss="wgan-gp", autocast=ctx)
+    sg = train.g_step(G, D, opt_G, torch.randn(8, 2), autocast=ctx)
+    assert changed(D, d0) and math.isfinite(sd["d_loss"] + sd["gp"] + sg["g_loss"])
+
+
+def test_a_few_steps_move_fake_samples_towards_the_data():
+    G, D, _, _ = tiny()
+    opt_G, opt_D = torch.optim.Adam(G.parameters(), 3e-3), torch.optim.Adam(D.parameters(), 3e-3)
+    x_real = torch.full((64, 2), 3.0)  # all data at (3, 3); G starts near the origin, 4.3 away
+    start = G(torch.randn(256, 2)).mean(0).detach()
+    for _ in range(80):
+        train.d_step(G, D, opt_D, x_real, torch.randn(64, 2))
+        train.g_step(G, D, opt_G, torch.randn(64, 2))
+    end = G(torch.randn(256, 2)).mean(0).detach()
+    assert (end - 3).norm() < (start - 3).norm() / 2
