@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import torch
 
-from course_lib import config
+from course_lib import config as course_config
 
 
 class CheckpointError(RuntimeError):
@@ -68,7 +68,7 @@ def atomic_write(path: str | Path, write: Callable[[Any], None], mode: str = "wb
 
 def read_manifest(directory: str | Path | None = None) -> dict[str, Entry]:
     """Return the manifest of ``directory`` (default: the shipped ``data/checkpoints``) by name."""
-    path = Path(directory or config.CHECKPOINT_DIR) / "manifest.json"
+    path = Path(directory or course_config.CHECKPOINT_DIR) / "manifest.json"
     if not path.exists():
         return {}
     raw = json.loads(path.read_text())
@@ -105,7 +105,7 @@ def save(name: str, state: dict, *, config: dict | None = None, command: str = "
     """
     if not name or not all(ch.isalnum() or ch in "-_." for ch in name):
         raise ValueError(f"name must be a non-empty string of letters, digits, '-', '_' or '.', got {name!r}")
-    directory = Path(directory or config.CHECKPOINT_DIR)
+    directory = Path(directory or course_config.CHECKPOINT_DIR)
     path = directory / f"{name}.pt"
     payload = _half(state) if fp16 else state
     atomic_write(path, lambda fh: torch.save(payload, fh))
@@ -133,7 +133,7 @@ def load(name: str, directory: str | Path | None = None) -> tuple[dict, Entry]:
 
     Floating tensors come back as fp32 on the CPU; move them with ``model.load_state_dict`` + ``.to(device)``.
     """
-    directory = Path(directory or config.CHECKPOINT_DIR)
+    directory = Path(directory or course_config.CHECKPOINT_DIR)
     entries = read_manifest(directory)
     if name not in entries:
         known = ", ".join(sorted(entries)) or "none"
@@ -151,7 +151,7 @@ def load(name: str, directory: str | Path | None = None) -> tuple[dict, Entry]:
 
 def exists(name: str, directory: str | Path | None = None) -> bool:
     """Return True when the manifest lists ``name`` and its file is present."""
-    directory = Path(directory or config.CHECKPOINT_DIR)
+    directory = Path(directory or course_config.CHECKPOINT_DIR)
     entry = read_manifest(directory).get(name)
     return entry is not None and (directory / entry.file).exists()
 

@@ -3,14 +3,20 @@
 - Toy distributions (01_minimax_game, 02_training_dynamics): Gaussian mixtures in 1-D and 2-D whose
   mode centres and sigma are known, so that metrics can score samples against the truth.
 
-Every sampler takes ``n`` and an optional ``torch.Generator`` (fixed samples without global seeding).
+- SynthFaces (03_dcgan_faces .. 06): datasets and batch functions over rendered faces, face pairs with
+  and without makeup, and makeup-transfer triplets with ground truth.
+- Real faces that ship inside packages: LFW's 100 grey faces and two public-domain portraits.
+
+Every toy sampler takes ``n`` and an optional ``torch.Generator`` (fixed samples without global seeding).
 This module knows nothing of GANs.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
+import numpy as np
 import torch
 
 Tensor = torch.Tensor
@@ -116,3 +122,151 @@ def grid_of_25(spacing: float = 2.0, sigma: float = 0.05, side: int = 5) -> Gaus
     gx, gy = torch.meshgrid(coords, coords, indexing="xy")
     centres = torch.stack([gx.flatten(), gy.flatten()], dim=1)  # (side*side, 2)
     return _mixture(centres, sigma, None, f"grid of {side * side}")
+
+
+# --------------------------------------------------------------------------------------------------
+# SynthFaces (03_dcgan_faces .. 06_evaluation_fairness): rendered on demand, face i = f(seed, i)
+# --------------------------------------------------------------------------------------------------
+class SynthFaces(torch.utils.data.Dataset):
+    """``n`` SynthFaces of data set ``seed``: item i is face i, rendered on demand (or once, with ``cache``).
+
+    ``makeup``: True (all wear makeup), False (none), or the probability that a face wears some.
+    Items are image tensors ``(3, H, W)`` in [-1, 1]; with ``with_labels`` they are dicts that add the
+    style vector (``makeup.VECTOR_FIELDS``), the Monk tone and the region masks. A DataLoader fetches a
+    whole batch with one batched render (``__getitems__``). Taught in 03_dcgan_faces, section 1.
+    """
+
+    def __init__(self, n: int, size: int = 64, seed: int = 0, makeup: bool | float = 0.5,
+                 with_labels: bool = False, cache: bool = False):
+        from course_lib import faces
+
+        if not isinstance(n, int) or n < 1:
+            raise ValueError(f"n must be a positive int, got {n!r}")
+        if size not in faces.SIZES:
+            raise ValueError(f"size must be one of {', '.join(map(str, faces.SIZES))}, got {size!r}")
+        if not (isinstance(makeup, bool) or 0.0 <= float(makeup) <= 1.0):
+            raise ValueError(f"makeup must be True, False or a probability in [0, 1], got {makeup!r}")
+        self.n, self.size, self.seed, self.makeup, self.with_labels = n, size, seed, makeup, with_labels
+        self._cache: list | None = None
+        if cache:  # render everything once; items are then copies from memory (8-bit, like image files)
+            self._cache = [self._render(range(i, min(i + 256, n))) for i in range(0, n, 256)]
+
+    def __len__(self) -> int:
+        return self.n
+
+    def _render(self, indices) -> list:
+        from course_lib import faces
+
+        batch = faces.render_indices(indices, seed=self.seed, size=self.size, makeup=self.makeup)
+        if not self.with_labels:
+            return list(batch.images)
+        styles = torch.from_numpy(np.stack([m.to_vector() for m in batch.makeups]))
+        return [{"image": batch.images[j], "style": styles[j], "tone": torch.tensor(batch.identities[j].tone),
+                 "masks": {k: v[j] for k, v in batch.masks.items()}} for j in range(len(batch))]
+
+    def _check(self, i: int) -> int:
+        if not -self.n <= i < self.n:
+            raise IndexError(f"face index {i} out of range for {self.n} faces")
+        return i % self.n
+
+    def __getitems__(self, indices: list[int]) -> list:
+        indices = [self._check(int(i)) for i in indices]
+        if self._cache is not None:
+            return [self._cache[i // 256][i % 256] for i in indices]
+        return self._render(indices)
+
+    def __getitem__(self, i: int):
+        return self.__getitems__([i])[0]
+
+
+def paired_faces(n: int, size: int = 64, seed: int = 0) -> dict:
+    """Return ``n`` pairs of the same identity without and with makeup (pix2pix-style supervision).
+
+    Keys: ``bare``, ``made_up`` (tensors ``(n, 3, H, W)`` in [-1, 1]), ``masks`` (of the bare face; the same
+    geometry), ``style`` (``(n, 15)`` vectors), ``tone`` ``(n,)``. Taught in 05_makeup_transfer, section 3.
+    """
+    from course_lib import faces
+
+    pairs = [faces.sample_face(seed, i, makeup=True) for i in range(n)]
+    ids, styles = [p[0] for p in pairs], [p[1] for p in pairs]
+    bare, made = faces.render(ids, size=size), faces.render(ids, styles, size=size)
+    return {"bare": bare.images, "made_up": made.images, "masks": bare.masks,
+            "style": torch.from_numpy(np.stack([s.to_vector() for s in styles])),
+            "tone": torch.tensor([i.tone for i in ids])}
+
+
+def transfer_triplets(n: int, size: int = 64, seed: int = 0) -> dict:
+    """Return ``n`` makeup-transfer triplets with ground truth.
+
+    ``source`` is a bare face, ``reference`` another person wearing makeup, and ``target`` is the source
+    identity rendered wearing the reference's makeup: exactly what a perfect transfer would output.
+    Keys: ``source``, ``reference``, ``target`` (``(n, 3, H, W)`` in [-1, 1]), ``masks`` (of the target, which
+    are the source's), ``reference_masks``, ``style`` ``(n, 15)``, ``tone`` (the source's Monk tone).
+    Taught in 05_makeup_transfer, section 4.
+    """
+    from course_lib import faces
+
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    src = [faces.sample_face(seed, 2 * i, makeup=False)[0] for i in range(n)]
+    refs = [faces.sample_face(seed, 2 * i + 1, makeup=True) for i in range(n)]
+    styles = [r[1] for r in refs]
+    source = faces.render(src, size=size)
+    reference = faces.render([r[0] for r in refs], styles, size=size)
+    target = faces.render(src, styles, size=size)
+    return {"source": source.images, "reference": reference.images, "target": target.images,
+            "masks": target.masks, "reference_masks": reference.masks,
+            "style": torch.from_numpy(np.stack([s.to_vector() for s in styles])),
+            "tone": torch.tensor([i.tone for i in src])}
+
+
+# --------------------------------------------------------------------------------------------------
+# Real faces that ship inside packages
+# --------------------------------------------------------------------------------------------------
+def lfw_faces(size: int | None = None) -> Tensor:
+    """Return the 100 real faces of scikit-image's ``lfw_subset`` as ``(100, 3, S, S)`` in [-1, 1].
+
+    They are 25 x 25 grey crops (Labeled Faces in the Wild), repeated to three channels; ``size`` resizes
+    them (e.g. 32 for a DCGAN). Taught in 03_dcgan_faces, section 5.
+    """
+    from skimage import data as skdata
+
+    grey = torch.from_numpy(np.asarray(skdata.lfw_subset()[:100], dtype=np.float32))  # (100, 25, 25) in [0, 1]
+    x = grey.unsqueeze(1).repeat(1, 3, 1, 1) * 2 - 1
+    if size is not None:
+        if not isinstance(size, int) or not 8 <= size <= 256:
+            raise ValueError(f"size must be an int in [8, 256] (or None for 25), got {size!r}")
+        x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+    return x.clamp(-1, 1)
+
+
+def portraits() -> dict:
+    """Return the bundled real portraits (astronaut, Grace Hopper) with landmarks and region masks."""
+    from course_lib import landmarks
+
+    return {name: landmarks.load_portrait(name) for name in landmarks.PORTRAITS}
+
+
+def face_batches(batch_size: int, size: int = 64, seed: int = 0, makeup: bool | float = 0.5,
+                 n: int | None = None) -> Callable[[int], Tensor]:
+    """Return ``batch(step) -> (batch_size, 3, size, size)`` of SynthFaces for ``train.fit``.
+
+    Batch ``step`` holds faces ``step * batch_size ...`` (offset per process under torchrun), so a resumed
+    run sees exactly the batches it would have seen. ``n`` limits the data set to ``n`` faces, cycled
+    in a fixed shuffled order (a finite training set, as with real data); None = always fresh faces.
+    Taught in 03_dcgan_faces, section 1.
+    """
+    from course_lib import faces
+    from course_lib.train import distributed
+
+    rank, world = distributed.rank_and_world()
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)) if n is not None else None
+
+    def batch(step: int) -> Tensor:
+        start = (step * world + rank) * batch_size
+        idx = torch.arange(start, start + batch_size)
+        if order is not None:
+            idx = order[idx % n]
+        return faces.render_indices(idx.tolist(), seed=seed, size=size, makeup=makeup).images
+
+    return batch

@@ -125,3 +125,11 @@ def test_atomic_write_leaves_nothing_behind_on_failure(tmp_path):
     with pytest.raises(RuntimeError, match="disk full"):
         ck.atomic_write(target, boom)
     assert target.read_bytes() == b"old" and list(tmp_path.iterdir()) == [target]
+
+
+def test_default_directory_is_the_shipped_one(tmp_path, monkeypatch):
+    """save/load without ``directory`` use data/checkpoints (here redirected to a temp folder)."""
+    monkeypatch.setattr(ck.course_config, "CHECKPOINT_DIR", tmp_path)
+    ck.save("default", small_state(), config={"a": 1})
+    assert (tmp_path / "default.pt").exists() and ck.exists("default")
+    assert ck.load("default")[1].config == {"a": 1}

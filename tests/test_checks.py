@@ -141,3 +141,110 @@ def test_checkers_do_not_move_the_global_random_stream():
     checks.check_gradient_penalty(losses.gradient_penalty)
     checks.check_d_step(d_step_variant())
     torch.testing.assert_close(torch.rand(3), expected)
+
+
+# --------------------------------------------------------------------------------------------------
+# 03_dcgan_faces checkers: each accepts the reference and rejects plausible mistakes
+# --------------------------------------------------------------------------------------------------
+from torch import nn  # noqa: E402
+
+from course_lib import models  # noqa: E402
+
+
+def block(conv_kwargs=None, norm=True, act=nn.ReLU, order="cna"):
+    kwargs = {"kernel_size": 4, "stride": 2, "padding": 1, "bias": False, **(conv_kwargs or {})}
+
+    def make(i, o):
+        parts = {"c": nn.ConvTranspose2d(i, o, **kwargs), "n": nn.BatchNorm2d(o), "a": act()}
+        return nn.Sequential(*[parts[k] for k in order if k != "n" or norm])
+
+    return make
+
+
+def test_generator_block_checker(capsys):
+    checks.check_generator_block(models.generator_block)
+    assert "✓" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, match", [
+    (block({"stride": 1}), "kernel 4, stride 2, padding 1"),
+    (block({"bias": True}), "bias=False"),
+    (block(norm=False), "BatchNorm2d"),
+    (block(act=lambda: nn.LeakyReLU(0.2)), "ReLU, not LeakyReLU"),
+    (block(order="acn"), "order must be"),
+    (lambda i, o: nn.Sequential(nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU()), "exactly one ConvTranspose2d"),
+])
+def test_generator_block_checker_rejects_mistakes(wrong, match):
+    with pytest.raises(checks.CheckError, match=match):
+        checks.check_generator_block(wrong)
+
+
+def init_variant(w_std=0.02, bn_mean=1.0, bn_std=0.02, zero_bias=True):
+    def init(m):
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, w_std)
+            if m.bias is not None and zero_bias:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, bn_mean, bn_std)
+            nn.init.zeros_(m.bias)
+    return init
+
+
+def test_dcgan_init_checker(capsys):
+    checks.check_dcgan_init(models.dcgan_init)
+    assert "✓" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, match", [
+    (init_variant(w_std=0.02**0.5), "N\\(0, 0.02\\)"),  # variance mistaken for the std
+    (init_variant(bn_mean=0.0), "scales should be N\\(1, 0.02\\)"),
+    (init_variant(bn_std=0.0), "scales should be N\\(1, 0.02\\)"),
+    (init_variant(zero_bias=False), "biases should be zero"),
+    (lambda m: None, "N\\(0, 0.02\\)"),  # does nothing: PyTorch's default init
+])
+def test_dcgan_init_checker_rejects_mistakes(wrong, match):
+    with pytest.raises(checks.CheckError, match=match):
+        checks.check_dcgan_init(wrong)
+
+
+def small_G():
+    return nn.Sequential(nn.Linear(100, 32), nn.ReLU(), nn.Linear(32, 12), nn.Tanh())
+
+
+def small_D():
+    return nn.Sequential(nn.Linear(12, 16), nn.LeakyReLU(0.2), nn.Linear(16, 1), nn.Flatten(0))
+
+
+def g_step_variant(freeze=True, target=1.0, unfreeze=True, as_float=True, detach_fake=False):
+    def step(G, D, opt_G, batch_size):
+        if freeze:
+            D.requires_grad_(False)
+        x = G(torch.randn(batch_size, 100))
+        logits = D(x.detach() if detach_fake else x)
+        loss = F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
+        opt_G.zero_grad()
+        if loss.requires_grad:
+            loss.backward()
+        opt_G.step()
+        if freeze and unfreeze:
+            D.requires_grad_(True)
+        return loss.item() if as_float else loss
+    return step
+
+
+def test_fixed_g_step_checker(capsys):
+    checks.check_fixed_g_step(g_step_variant(), small_G, small_D)
+    assert "✓" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, match", [
+    (g_step_variant(freeze=False), "received gradients"),  # the article's bug 4
+    (g_step_variant(target=0.0), "G should make D call its fakes real"),  # trains G towards "fake": bug 3's sign
+    (g_step_variant(unfreeze=False), "still frozen"),
+    (g_step_variant(as_float=False), "as a float"),
+    (g_step_variant(detach_fake=True), "G should make D call its fakes real"),  # no gradient reaches G
+])
+def test_fixed_g_step_checker_rejects_mistakes(wrong, match):
+    with pytest.raises(checks.CheckError, match=match):
+        checks.check_fixed_g_step(wrong, small_G, small_D)

@@ -1,5 +1,7 @@
 import math
 
+import numpy as np
+
 import pytest
 import torch
 
@@ -45,3 +47,75 @@ def test_bad_arguments_are_explained():
         data.mixture_1d((0.0, 1.0), weights=(1.0,))
     with pytest.raises(ValueError, match=r"shape \(N, 2\)"):
         data.ring_of_8().pdf(torch.zeros(3))
+
+
+# --------------------------------------------------------------------------------------------------
+# SynthFaces data sets, triplets and real faces
+# --------------------------------------------------------------------------------------------------
+def test_synthfaces_dataset_batches_through_a_dataloader():
+    ds = data.SynthFaces(20, size=32, seed=2, makeup=0.5)
+    batch = next(iter(torch.utils.data.DataLoader(ds, batch_size=8)))
+    assert batch.shape == (8, 3, 32, 32) and len(ds) == 20
+    torch.testing.assert_close(batch[3], ds[3])  # batched render = single render (8-bit images)
+    with pytest.raises(IndexError, match="out of range for 20 faces"):
+        ds[20]
+
+
+def test_synthfaces_labels_and_cache():
+    ds = data.SynthFaces(6, size=32, seed=2, with_labels=True, cache=True)
+    item = ds[1]
+    assert item["image"].shape == (3, 32, 32) and item["style"].shape == (15,) and 1 <= float(item["tone"]) <= 10
+    assert item["masks"]["lips"].shape == (1, 32, 32)
+    fresh = data.SynthFaces(6, size=32, seed=2, with_labels=True)[1]
+    assert torch.equal(item["image"], fresh["image"])
+
+
+@pytest.mark.parametrize("kwargs, match", [({"n": 0}, "n must be a positive int"), ({"n": 4, "size": 50}, "size must be one of"),
+                                           ({"n": 4, "makeup": 2.0}, "makeup must be True, False or a probability")])
+def test_synthfaces_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        data.SynthFaces(**kwargs)
+
+
+def test_face_batches_are_a_pure_function_of_the_step():
+    batch = data.face_batches(4, size=32, seed=1)
+    assert torch.equal(batch(3), batch(3)) and not torch.equal(batch(3), batch(4))
+    finite = data.face_batches(4, size=32, seed=1, n=6)
+    seen = torch.cat([finite(s) for s in range(3)])  # 12 faces drawn from a data set of 6
+    assert len({tuple(x.flatten()[:50].tolist()) for x in seen}) == 6
+
+
+def test_triplet_targets_equal_direct_renders():
+    from course_lib import faces, makeup
+
+    t = data.transfer_triplets(3, size=32, seed=5)
+    for i in range(3):
+        source_id = faces.sample_face(5, 2 * i, makeup=False)[0]
+        style = makeup.MakeupStyle.from_vector(t["style"][i].numpy())
+        ref_style = faces.sample_face(5, 2 * i + 1)[1]
+        direct = faces.render(source_id, ref_style, size=32).images[0]
+        assert torch.equal(t["target"][i], direct)
+        assert torch.equal(t["source"][i], faces.render(source_id, size=32).images[0])
+        np.testing.assert_allclose(style.to_vector()[:3], ref_style.to_vector()[:3], atol=1e-6)
+    # target = source person, reference's makeup: the target differs from the source only inside the makeup zones
+    zones = sum(t["masks"][k] for k in ("lips", "eyeshadow", "cheeks", "liner")) > 0
+    outside = (~zones).expand_as(t["source"])
+    assert (t["target"] - t["source"])[outside].abs().max() <= 2 / 255 + 1e-6
+
+
+def test_paired_faces_share_identity():
+    p = data.paired_faces(4, size=32, seed=3)
+    assert p["bare"].shape == p["made_up"].shape == (4, 3, 32, 32) and p["style"].shape == (4, 15)
+    skin = (p["masks"]["skin"] > 0.99) & (p["masks"]["cheeks"] == 0)
+    assert (p["bare"] - p["made_up"])[skin.expand_as(p["bare"])].abs().max() <= 2 / 255 + 1e-6
+
+
+def test_lfw_faces_and_portraits():
+    lfw = data.lfw_faces()
+    assert lfw.shape == (100, 3, 25, 25) and -1 <= lfw.min() and lfw.max() <= 1
+    assert torch.equal(lfw[:, 0], lfw[:, 2])  # grey, repeated
+    assert data.lfw_faces(size=32).shape == (100, 3, 32, 32)
+    with pytest.raises(ValueError, match="size must be an int"):
+        data.lfw_faces(size=4)
+    portraits = data.portraits()
+    assert set(portraits) == {"astronaut", "grace_hopper"} and portraits["astronaut"].image.shape == (512, 512, 3)

@@ -73,3 +73,60 @@ def test_bad_inputs_are_explained():
         metrics.mode_counts(torch.zeros(4, 3), RING)
     with pytest.raises(TypeError, match="p_g"):
         metrics.optimal_discriminator(torch.ones(3), [1.0, 1.0, 1.0])
+
+
+# --------------------------------------------------------------------------------------------------
+# Image metrics on feature sets
+# --------------------------------------------------------------------------------------------------
+def test_fid_of_identical_sets_is_zero_and_matches_the_gaussian_closed_form():
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(4000, 3, generator=g, dtype=torch.float64)
+    assert metrics.fid(a, a) == pytest.approx(0.0, abs=1e-6)
+    # N(0, I) vs N(mu, diag(s^2)): FID = |mu|^2 + sum (1 - s)^2, here with the sample's own moments
+    mu, s = torch.tensor([1.0, -2.0, 0.5]), torch.tensor([1.0, 2.0, 0.5])
+    b = torch.randn(4000, 3, generator=g, dtype=torch.float64) * s + mu
+    ca, cb = torch.cov(a.T), torch.cov(b.T)
+    ev = torch.linalg.eigvals(ca @ cb).real.clamp(min=0)  # Tr sqrt(A B) = sum sqrt(eig(A B))
+    expected = (a.mean(0) - b.mean(0)).pow(2).sum() + ca.trace() + cb.trace() - 2 * ev.sqrt().sum()
+    assert metrics.fid(a, b) == pytest.approx(float(expected), rel=1e-6)
+    assert metrics.fid(a, b) == pytest.approx(1 + 4 + 0.25 + 0 + 1 + 0.25, rel=0.05)  # the population value
+
+
+def test_kid_is_unbiased_for_the_same_distribution_and_positive_otherwise():
+    g = torch.Generator().manual_seed(1)
+    a, b = torch.randn(1000, 8, generator=g), torch.randn(1000, 8, generator=g)
+    mean, std = metrics.kid(a, b, subsets=30, subset_size=300, generator=g)
+    assert abs(mean) < 3 * std / 30**0.5 + 1e-3
+    shifted, _ = metrics.kid(a, b + 1.0, subsets=10, subset_size=300, generator=g)
+    assert shifted > 0.1
+
+
+def test_precision_recall_on_constructed_sets():
+    g = torch.Generator().manual_seed(2)
+    real = torch.randn(500, 2, generator=g)
+    same = metrics.precision_recall(real, torch.randn(500, 2, generator=g), k=5)
+    assert same["precision"] > 0.9 and same["recall"] > 0.9 and 0.7 < same["density"] < 1.3 and same["coverage"] > 0.9
+    # fakes far away: nothing is realistic and nothing of the data is covered
+    far = metrics.precision_recall(real, torch.randn(500, 2, generator=g) + 20, k=5)
+    assert far["precision"] == 0 and far["recall"] == 0 and far["coverage"] == 0
+    # mode dropping: fakes only from the right half -> precision stays high, recall and coverage fall
+    half = real[real[:, 0] > 0]
+    dropped = metrics.precision_recall(real, half + 0.01 * torch.randn(half.shape, generator=g), k=5)
+    assert dropped["precision"] > 0.9 and dropped["recall"] < 0.7 and dropped["coverage"] < 0.7
+
+
+def test_tone_histogram_and_total_variation():
+    h = metrics.tone_histogram([1.2, 1.4, 9.6, 10.0])
+    assert h.shape == (10,) and h[0] == 0.5 and h[9] == 0.5
+    assert metrics.total_variation(h, h) == 0 and metrics.total_variation([1, 0], [0, 1]) == 1
+    with pytest.raises(ValueError, match="same shape"):
+        metrics.total_variation([1, 0], [1, 0, 0])
+
+
+def test_image_metrics_name_bad_input():
+    with pytest.raises(ValueError, match=r"features must be a 2-D array \(N, D\)"):
+        metrics.fid(torch.zeros(10), torch.zeros(10))
+    with pytest.raises(ValueError, match="differ in width"):
+        metrics.precision_recall(torch.zeros(10, 3), torch.zeros(10, 4))
+    with pytest.raises(ValueError, match=r"k must be in \[1, 9\]"):
+        metrics.precision_recall(torch.randn(10, 3), torch.randn(10, 3), k=10)

@@ -27,3 +27,50 @@ def test_spectral_norm_bounds_every_weight_near_one():
 def test_bad_sizes_are_named(kwargs):
     with pytest.raises(ValueError, match="must be a positive int"):
         models.mlp_generator(**kwargs)
+
+
+# --------------------------------------------------------------------------------------------------
+# DCGAN
+# --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("size, blocks", [(32, 3), (64, 4), (128, 5)])
+def test_dcgan_shapes_for_every_size(size, blocks):
+    G, D = models.DCGANGenerator(z_dim=16, size=size, width=8), models.DCGANDiscriminator(size=size, width=8)
+    x = G(torch.randn(3, 16))
+    assert x.shape == (3, 3, size, size) and x.abs().max() <= 1  # tanh output
+    assert D(x).shape == (3,)
+    assert sum(isinstance(m, torch.nn.ConvTranspose2d) for m in G.modules()) == blocks + 1
+
+
+def test_dcgan_64_matches_the_reference_sizes():
+    """ngf = ndf = 64 gives pytorch/examples' 3.58 M / 2.77 M parameters."""
+    assert models.count_params(models.DCGANGenerator(size=64, width=64)) == 3_576_704 + 3  # + the output layer's 3 biases
+    assert models.count_params(models.DCGANDiscriminator(size=64, width=64)) == 2_765_633
+
+
+def test_dcgan_init_statistics():
+    torch.manual_seed(0)
+    G = models.DCGANGenerator(size=64, width=32)
+    G.apply(models.dcgan_init)
+    convs = [m.weight for m in G.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
+    w = torch.cat([c.detach().flatten() for c in convs])
+    assert abs(w.mean().item()) < 1e-3 and abs(w.std().item() - 0.02) < 1e-3
+    bn = torch.cat([m.weight.detach() for m in G.modules() if isinstance(m, torch.nn.BatchNorm2d)])
+    assert abs(bn.mean().item() - 1) < 0.01 and abs(bn.std().item() - 0.02) < 0.005
+
+
+def test_spectral_norm_discriminator_has_no_batch_norm_and_is_initialisable():
+    D = models.DCGANDiscriminator(size=32, width=8, spectral_norm=True)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in D.modules())
+    D.apply(models.dcgan_init)  # reaches the parametrised weights without error
+    assert D(torch.randn(2, 3, 32, 32)).shape == (2,)
+
+
+def test_dcgan_bad_input_is_named():
+    with pytest.raises(ValueError, match="size must be one of 32, 64, 128"):
+        models.DCGANGenerator(size=48)
+    with pytest.raises(ValueError, match=r"z must have shape \(B, 100\)"):
+        models.DCGANGenerator(size=32)(torch.randn(2, 50))
+    with pytest.raises(ValueError, match=r"x must have shape \(B, 3, 64, 64\)"):
+        models.DCGANDiscriminator(size=64)(torch.randn(2, 3, 32, 32))
+    with pytest.raises(ValueError, match="width must be a positive int"):
+        models.DCGANDiscriminator(width=0)

@@ -61,3 +61,16 @@ def test_png_bytes_and_plots():
     assert len(fig.axes[0].lines) == 2
     with pytest.raises(KeyError, match="available"):
         viz.plot_curves({"d_loss": [1.0]}, keys=["nope"])
+
+
+def test_live_plot_draws_curves_and_samples_without_a_notebook():
+    from course_lib import models, train
+
+    G = models.DCGANGenerator(size=32, width=8)
+    run = train.Run(G=G, D=None, G_ema=G, history={"step": [1, 2], "d_loss": [1.0, 0.9], "g_loss": [2.0, 1.5],
+                                                   "d_real": [0.6, 0.7], "d_fake": [0.4, 0.3]}, step=2, config=None)
+    plot = viz.LivePlot(torch.randn(4, 100), nrow=2)
+    plot(run)
+    plot(run)  # updates the same figure
+    axes = plot.figure.axes
+    assert len(axes) == 3 and len(axes[0].lines) == 2 and "step 2" in axes[2].get_title()

@@ -7,7 +7,7 @@ from course_lib import widgets
 def test_noise_to_image_ends_are_noise_and_portrait():
     a, b = widgets.noise_to_image(0.0, size=32), widgets.noise_to_image(1.0, size=32)
     assert a.shape == b.shape == (32, 32, 3)
-    np.testing.assert_allclose(b, widgets._portrait(32), atol=1e-6)
+    np.testing.assert_allclose(b, widgets.welcome._portrait(32), atol=1e-6)
     assert np.abs(a - b).mean() > 0.1
     with pytest.raises(ValueError, match="mix"):
         widgets.noise_to_image(1.5)
@@ -62,3 +62,44 @@ def test_training_scrubber_moves_between_snapshots():
         widgets.training_scrubber([])
     with pytest.raises(KeyError, match="surface"):
         widgets.snapshot_figure({"step": 0, "samples": torch.zeros(3, 2), "extent": (0, 1, 0, 1)})
+
+
+def test_face_explorer_redraws_on_every_control():
+    from course_lib import makeup
+
+    view = widgets.face_explorer(size=32, upscale=1)
+    assert "face 0, tone 5.0" in view.status.value
+    for name, value in [("tone", 9.0), ("lipstick", "plum"), ("finish", "gloss"), ("eyeshadow", "none"),
+                        ("hair_style", "bun"), ("intensity", 0.5), ("face", 3)]:
+        before = view.image.value
+        view.controls[name].value = value
+        assert view.image.value != before, f"moving {name} did not redraw"
+    assert "face 3, tone 9.0" in view.status.value and makeup.CATALOGUE["lipstick"]["plum"] in view.status.value
+
+
+def test_explorer_picture_shows_face_and_masks_side_by_side():
+    from course_lib import faces, makeup
+
+    pic = widgets.explorer_picture(faces.Identity(), makeup.MakeupStyle(lipstick="coral"), size=32)
+    assert pic.shape == (32, 68, 3) and 0 <= pic.min() and pic.max() <= 1
+    assert not np.allclose(pic[:, :32], pic[:, 36:])
+
+
+def test_noise_sliders_move_the_face_and_the_button_gives_a_new_one():
+    import torch
+
+    from course_lib import models
+
+    torch.manual_seed(0)
+    G = models.DCGANGenerator(size=32, width=8)
+    view = widgets.noise_sliders(G, n_directions=3, z_dims=(0,), seed=1, upscale=1)
+    assert set(view.controls) == {"pc1", "pc2", "pc3", "z0"}
+    for name in view.controls:
+        before = view.image.value
+        view.controls[name].value = 2.0
+        assert view.image.value != before, name
+    before = view.image.value
+    view.new_face()
+    assert view.image.value != before and view.status.value.startswith("face 2")
+    dirs, std = widgets.ganspace_directions(G, n_directions=3, n_samples=300)
+    assert dirs.shape == (3, 100) and (std[:-1] >= std[1:]).all()  # components in order of variance

@@ -1,10 +1,4 @@
-"""Exercise checkers: run the student's function beside the reference and explain what differs.
-
-Each ``check_*`` tries several inputs (ordinary logits and extreme ones: +-50, -120), and when the answer is wrong
-it looks for the usual mistakes (wrong sign, sum instead of mean, halved, sigmoid applied twice, swapped
-arguments, NaN at extreme logits...) so the message says *what* to fix. A wrong answer raises
-``CheckError`` (an ``AssertionError``); a right one prints a one-line confirmation.
-"""
+"""Checkers for 01_minimax_game and 02_training_dynamics: losses of logits, D*, the gradient penalty, a D step."""
 from __future__ import annotations
 
 import copy
@@ -16,22 +10,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_lib import losses, metrics, models, train
+from course_lib.checks.common import CheckError, _close, _passed
 
 Tensor = torch.Tensor
 sp = F.softplus
-
-
-class CheckError(AssertionError):
-    """The student's answer differs from the reference; the message explains how."""
-
-
-def _passed(name: str, detail: str) -> None:
-    print(f"✓ {name} is correct ({detail}).")
-
-
-def _close(a: Tensor, b: Tensor, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
-    a, b = torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64)
-    return a.shape == b.shape and bool(torch.isfinite(a).all()) and torch.allclose(a, b, rtol=rtol, atol=atol)
 
 
 # --------------------------------------------------------------------------------------------------

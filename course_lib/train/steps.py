@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from course_lib import losses
+from course_lib.train import distributed
 
 Tensor = torch.Tensor
 
@@ -83,10 +84,12 @@ def _update(loss: Tensor, module: nn.Module, opt: torch.optim.Optimizer, scaler:
     opt.zero_grad(set_to_none=True)  # the other network's step may have left grads here
     if scaler is None:
         loss.backward()
+        distributed.sync_grads(module)  # under torchrun: average over processes (no-op otherwise)
         norm = _grad_norm(module)
         opt.step()
     else:
         scaler.scale(loss).backward()
+        distributed.sync_grads(module)  # an overflow on any process reaches all, so all skip together
         scaler.unscale_(opt)  # so the norm (and any clipping a caller adds) sees true gradients
         norm = _grad_norm(module)
         scaler.step(opt)  # skipped when fp16 gradients overflowed
@@ -102,16 +105,19 @@ def d_step(
     D: nn.Module,
     opt_D: torch.optim.Optimizer,
     x_real: Tensor,
-    z: Tensor,
+    z: Tensor | None,
     loss: str | LossPair = "nonsaturating",
     gp_weight: float | None = None,
     autocast: ContextManager[Any] | None = None,
     scaler: Any = None,
     generator: torch.Generator | None = None,
+    x_fake: Tensor | None = None,
 ) -> dict[str, float]:
     """Update D once on a real batch and a fake batch G(z); return floats describing the step.
 
     The fake batch is made under ``no_grad``: D's step must not build (or leave) gradients in G.
+    A caller that already has G(z) (``fit`` reuses it for the generator step, as the DCGAN reference
+    loop does) passes it as ``x_fake``; it is detached here, and ``z`` may then be None.
     ``gp_weight`` overrides the pair's default penalty (10 for "wgan-gp", 0 otherwise); ``generator``
     seeds its interpolates. Returns ``d_loss`` (without the penalty), ``gp``, ``d_real`` = mean D(x),
     ``d_fake`` = mean D(G(z)) as probabilities (sigmoid of the score, only indicative for
@@ -120,8 +126,10 @@ def d_step(
     pair = get_loss(loss)
     weight = pair.gp_weight if gp_weight is None else float(gp_weight)
     with autocast if autocast is not None else contextlib.nullcontext():
-        with torch.no_grad():
-            x_fake = G(z)
+        if x_fake is None:
+            with torch.no_grad():
+                x_fake = G(z)
+        x_fake = x_fake.detach()
         logits_real, logits_fake = D(x_real), D(x_fake)
         # Losses in fp32: under bf16/fp16 autocast, softplus of a low-precision logit loses digits.
         d_loss = pair.d(logits_real.float(), logits_fake.float())
@@ -140,20 +148,22 @@ def g_step(
     G: nn.Module,
     D: nn.Module,
     opt_G: torch.optim.Optimizer,
-    z: Tensor,
+    z: Tensor | None,
     loss: str | LossPair = "nonsaturating",
     autocast: ContextManager[Any] | None = None,
     scaler: Any = None,
+    x_fake: Tensor | None = None,
 ) -> dict[str, float]:
     """Update G once through a frozen D; return ``g_loss``, ``d_fake`` = mean D(G(z)) and ``g_grad_norm``.
 
     D's parameters are frozen during the step (gradients flow through D to G, not into D's weights).
+    ``x_fake``: a G(z) made earlier *with* its graph (G unchanged since), reused instead of a new forward.
     Taught in 02_training_dynamics, section 3.
     """
     pair = get_loss(loss)
     with _frozen(D):
         with autocast if autocast is not None else contextlib.nullcontext():
-            logits_fake = D(G(z))
+            logits_fake = D(G(z) if x_fake is None else x_fake)
             g_loss = pair.g(logits_fake.float())
         norm = _update(g_loss, G, opt_G, scaler)
     return {

@@ -1,0 +1,17 @@
+"""Exercise checkers: run the student's function beside the reference and explain what differs.
+
+Each ``check_*`` tries several inputs (ordinary logits and extreme ones: +-50, -120), and when the answer is wrong
+it looks for the usual mistakes (wrong sign, sum instead of mean, halved, sigmoid applied twice, swapped
+arguments, NaN at extreme logits...) so the message says *what* to fix. A wrong answer raises
+``CheckError`` (an ``AssertionError``); a right one prints a one-line confirmation.
+"""
+from course_lib.checks.common import CheckError
+from course_lib.checks.dcgan import check_dcgan_init, check_fixed_g_step, check_generator_block
+from course_lib.checks.theory import (
+    check_d_loss_minimax, check_d_step, check_g_loss_nonsaturating, check_g_loss_saturating, check_gradient_penalty,
+    check_optimal_d,
+)
+
+__all__ = ["CheckError", "check_d_loss_minimax", "check_d_step", "check_dcgan_init", "check_fixed_g_step",
+           "check_g_loss_nonsaturating", "check_g_loss_saturating", "check_generator_block", "check_gradient_penalty",
+           "check_optimal_d"]

@@ -1,0 +1,130 @@
+"""Checkers for 03_dcgan_faces: the generator block, DCGAN weight init, and the fixed generator step."""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+
+from course_lib.checks.common import CheckError
+
+
+def _fail(message: str) -> None:
+    raise CheckError(message)
+
+
+def _ok(message: str) -> None:
+    print(f"✓ {message}")
+
+
+# --------------------------------------------------------------------------------------------------
+# 03_dcgan_faces
+# --------------------------------------------------------------------------------------------------
+def check_generator_block(fn: Callable[[int, int], nn.Module]) -> None:
+    """Exercise 3.1: ``generator_block(in_ch, out_ch)`` = ConvTranspose2d(4, stride 2, padding 1, no bias) -> BatchNorm2d -> ReLU."""
+    block = fn(8, 4)
+    if not isinstance(block, nn.Module):
+        _fail(f"generator_block must return an nn.Module (e.g. nn.Sequential), got {type(block).__name__}")
+    layers = [m for m in block.modules() if not isinstance(m, nn.Sequential)]
+    kinds = [type(m).__name__ for m in layers]
+    convs = [m for m in layers if isinstance(m, nn.ConvTranspose2d)]
+    if len(convs) != 1:
+        _fail(f"expected exactly one ConvTranspose2d, found layers {kinds}")
+    conv = convs[0]
+    if (conv.in_channels, conv.out_channels) != (8, 4):
+        _fail(f"generator_block(8, 4) must map 8 channels to 4, your ConvTranspose2d maps {conv.in_channels} -> {conv.out_channels}")
+    if conv.kernel_size != (4, 4) or conv.stride != (2, 2) or conv.padding != (1, 1):
+        _fail(f"use kernel 4, stride 2, padding 1 (so H_out = 2 H_in); you have kernel {conv.kernel_size}, "
+              f"stride {conv.stride}, padding {conv.padding}")
+    if conv.bias is not None:
+        _fail("the transposed convolution needs bias=False: batch norm subtracts the mean right after, cancelling any bias")
+    if not any(isinstance(m, nn.BatchNorm2d) and m.num_features == 4 for m in layers):
+        _fail(f"add nn.BatchNorm2d(out_ch) after the convolution; your layers: {kinds}")
+    order = [k for k in kinds if k in ("ConvTranspose2d", "BatchNorm2d", "ReLU")]
+    if order != ["ConvTranspose2d", "BatchNorm2d", "ReLU"]:
+        _fail(f"the order must be ConvTranspose2d -> BatchNorm2d -> ReLU (ReLU, not LeakyReLU, in G); yours: {kinds}")
+    y = block(torch.randn(2, 8, 5, 5))
+    if tuple(y.shape) != (2, 4, 10, 10):
+        _fail(f"a (2, 8, 5, 5) input must give (2, 4, 10, 10), got {tuple(y.shape)}")
+    _ok("generator_block doubles the resolution: ConvTranspose2d(4, 2, 1, bias=False) -> BatchNorm2d -> ReLU.")
+
+
+def check_dcgan_init(fn: Callable[[nn.Module], None]) -> None:
+    """Exercise 3.2: conv weights ~ N(0, 0.02), batch-norm scales ~ N(1, 0.02), biases 0."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(16, 64, 4), nn.BatchNorm2d(64), nn.ConvTranspose2d(64, 64, 4), nn.BatchNorm2d(64))
+    net.apply(fn)
+    for name, layer in (("Conv2d", net[0]), ("ConvTranspose2d", net[2])):
+        w = layer.weight.detach()
+        if abs(w.mean().item()) > 0.003 or not 0.017 < w.std().item() < 0.023:
+            _fail(f"{name} weights should be N(0, 0.02): mean {w.mean().item():.4f}, std {w.std().item():.4f} "
+                  f"(use nn.init.normal_(m.weight, 0.0, 0.02); 0.02 is the standard deviation, not the variance)")
+        if layer.bias is not None and layer.bias.detach().abs().max() > 0:
+            _fail(f"{name} biases should be zero (nn.init.zeros_(m.bias))")
+    for bn in (net[1], net[3]):
+        w = bn.weight.detach()
+        if abs(w.mean().item() - 1) > 0.01 or not 0.01 < w.std().item() < 0.03:
+            _fail(f"BatchNorm2d scales should be N(1, 0.02): mean {w.mean().item():.4f}, std {w.std().item():.4f} "
+                  "(a scale of 0 would switch the layer off)")
+        if bn.bias.detach().abs().max() > 0:
+            _fail("BatchNorm2d biases (shifts) should be zero")
+    _ok("dcgan_init matches the DCGAN paper's initialisation.")
+
+
+def _reference_g_step(G: nn.Module, D: nn.Module, opt_G: torch.optim.Optimizer, batch_size: int) -> float:
+    """The solution of exercise 3.3: -log D(G(z)) through a frozen D."""
+    D.requires_grad_(False)
+    logits_fake = D(G(torch.randn(batch_size, 100)))
+    loss = nn.functional.binary_cross_entropy_with_logits(logits_fake, torch.ones_like(logits_fake))
+    opt_G.zero_grad()
+    loss.backward()
+    opt_G.step()
+    D.requires_grad_(True)
+    return loss.item()
+
+
+def _train_g(step: Callable, make_G: Callable, make_D: Callable, probe: torch.Tensor, steps: int = 30):
+    """Run ``steps`` generator updates against a fixed, freshly made D; report D(G(probe)) before and after."""
+    torch.manual_seed(0)
+    G, D = make_G(), make_D()
+    opt_G = torch.optim.Adam(G.parameters(), lr=5e-3)
+    with torch.no_grad():
+        start = torch.sigmoid(D(G(probe))).mean().item()
+    torch.manual_seed(1)  # the same noise stream for the student's step and the reference
+    values, leaked = [], False
+    D_before = [p.detach().clone() for p in D.parameters()]
+    for _ in range(steps):
+        values.append(step(G, D, opt_G, 32))
+        leaked = leaked or any(p.grad is not None and p.grad.abs().sum() > 0 for p in D.parameters())
+    with torch.no_grad():
+        end = torch.sigmoid(D(G(probe))).mean().item()
+    moved = any(not torch.equal(a, b) for a, b in zip(D_before, D.parameters()))
+    return start, end, values, leaked, moved, D
+
+
+def check_fixed_g_step(step: Callable, make_G: Callable[[], nn.Module], make_D: Callable[[], nn.Module]) -> None:
+    """Exercise 3.3: one non-saturating generator update through a frozen D.
+
+    Trains ``step`` for 30 updates against a fixed random D, beside the reference step: D(G(z)) must rise
+    at least half as much as with the reference, D must receive no gradients and keep its weights, and
+    D must be trainable again afterwards.
+    """
+    probe = torch.randn(64, 100, generator=torch.Generator().manual_seed(1))
+    start, end, values, leaked, moved, D = _train_g(step, make_G, make_D, probe)
+    _, ref_end, *_ = _train_g(_reference_g_step, make_G, make_D, probe)
+    if not all(isinstance(v, float) for v in values):
+        _fail(f"return the loss as a float (loss.item()), got {type(values[0]).__name__}")
+    if leaked:
+        _fail("D's parameters received gradients during G's step: freeze D first (D.requires_grad_(False)), "
+              "and unfreeze it after, or the next D step starts from G's gradients")
+    if moved:
+        _fail("D's weights changed during the generator steps: only opt_G may step, and D must be frozen")
+    if not all(p.requires_grad for p in D.parameters()):
+        _fail("D is still frozen after your step: set D.requires_grad_(True) again before returning")
+    if end - start < 0.5 * (ref_end - start):
+        _fail(f"after 30 steps D(G(z)) went from {start:.3f} to {end:.3f} (the reference reaches {ref_end:.3f}): "
+              "G should make D call its fakes real. Check the target (ones: the non-saturating loss -log D(G(z))), "
+              "that the loss reaches G (no .detach() on G(z)) and that you step opt_G")
+    if min(values) < 0:
+        _fail("the non-saturating loss -log D(G(z)) is never negative: did you apply a sigmoid twice or flip a sign?")
+    _ok(f"the fixed generator step trains G (D(G(z)) {start:.2f} -> {end:.2f}) and leaves D untouched.")

@@ -1,0 +1,275 @@
+"""The training loop: ``fit`` alternates ``d_step`` and ``g_step`` and adds what long runs need.
+
+- mixed precision chosen per device (``device.autocast``; a GradScaler per network for fp16),
+  ``channels_last`` memory format, optional ``torch.compile`` (opt-in: it pays off on GPUs);
+- an exponential moving average of G's weights (``G_ema``), which gives smoother samples;
+- a progress bar, callbacks (e.g. ``viz.LivePlot``) and a history of every step's numbers;
+- checkpoints every N steps, written atomically, and ``resume`` that continues the same run:
+  same step, optimisers, EMA, noise generator and data position;
+- a NaN/inf guard that stops with the step and the loss named, keeping the last good checkpoint;
+- several processes under ``torchrun`` (DistributedDataParallel; ``distributed.py``).
+Taught in 03_dcgan_faces, section 4.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import torch
+from torch import nn
+
+from course_lib import checkpoints, device as dev
+from course_lib.train import distributed
+from course_lib.train.steps import d_step, g_step, get_loss
+
+Tensor = torch.Tensor
+HISTORY_KEYS = ("step", "d_loss", "g_loss", "d_real", "d_fake", "gp", "img_per_s")
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the message names the step, the loss and the last good checkpoint."""
+
+
+@dataclass
+class TrainConfig:
+    """Settings of one GAN training run; every field says why it has its value."""
+
+    steps: int = 2000  # generator updates
+    batch_size: int = 64  # real images per discriminator step (per process under torchrun)
+    z_dim: int = 100  # DCGAN's noise size
+    lr_G: float = 2e-4  # DCGAN paper: Adam 2e-4 ...
+    lr_D: float = 2e-4
+    beta1: float = 0.5  # ... with beta1 = 0.5 (0.9 makes GAN training oscillate)
+    loss: str = "nonsaturating"  # a key of train.LOSSES
+    n_critic: int = 1  # discriminator steps per generator step (5 for WGAN-GP)
+    amp: bool = True  # mixed precision where the device computes it natively (bf16 CPU, CUDA)
+    channels_last: bool = True  # NHWC memory layout: faster convolutions on CPUs and tensor cores
+    compile: bool = False  # torch.compile: opt-in, worth it on GPUs (slow first step, no gain on this CPU)
+    ema: float = 0.999  # decay of the moving average of G's weights (0 turns it off)
+    checkpoint_every: int = 500  # steps between checkpoints of a run (0: only at the end)
+    log_every: int = 10  # steps between history entries
+    seed: int = 0  # seeds the model init (by the caller), the noise and the data order
+
+    @classmethod
+    def fast(cls, **changes: Any) -> "TrainConfig":
+        """A tiny run for CI (``COURSE_FAST=1``): few steps, small batches."""
+        return cls(**{"steps": 20, "batch_size": 16, "checkpoint_every": 0, "log_every": 5, **changes})
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class EMA:
+    """An exponential moving average of a model's weights: ``w_ema <- d w_ema + (1 - d) w``.
+
+    The decay ramps up from 0 ((1 + t) / (10 + t)), so early averages are not dominated by the random
+    init. Buffers (batch-norm statistics) are copied, not averaged.
+    """
+
+    def __init__(self, model: nn.Module, decay: float):
+        if not 0.0 <= decay < 1.0:
+            raise ValueError(f"ema decay must lie in [0, 1), got {decay}")
+        self.decay, self.updates = decay, 0
+        self.model = copy.deepcopy(distributed.unwrap(model)).eval().requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        self.updates += 1
+        d = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        src = distributed.unwrap(model)
+        for p_ema, p in zip(self.model.parameters(), src.parameters()):
+            p_ema.lerp_(p.detach(), 1 - d)
+        for b_ema, b in zip(self.model.buffers(), src.buffers()):
+            b_ema.copy_(b)
+
+    def state_dict(self) -> dict:
+        return {"model": self.model.state_dict(), "updates": self.updates}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.updates = int(state["updates"])
+
+
+@dataclass
+class Run:
+    """What ``fit`` returns and callbacks receive: the networks, the EMA generator and the history."""
+
+    G: nn.Module
+    D: nn.Module
+    G_ema: nn.Module
+    history: dict[str, list[float]]
+    step: int
+    config: TrainConfig
+
+
+def _as_batches(data: Callable[[int], Tensor] | Iterable[Tensor]) -> Callable[[int], Tensor]:
+    """Turn data into ``batch(step)``. A callable is used as is (and resumes exactly); an iterable is cycled."""
+    if callable(data):
+        return data
+    state: dict[str, Any] = {"it": iter(data)}
+
+    def batch(step: int) -> Tensor:
+        try:
+            x = next(state["it"])
+        except StopIteration:  # another epoch
+            state["it"] = iter(data)
+            x = next(state["it"])
+        return x[0] if isinstance(x, (list, tuple)) else x
+
+    return batch
+
+
+def _check_finite(stats: dict[str, float], step: int, last_good: str) -> None:
+    for key, value in stats.items():
+        if not math.isfinite(value):
+            raise TrainingDiverged(f"step {step}: {key} = {value}. Training stopped; the last good checkpoint is "
+                                   f"{last_good}. Try a lower learning rate, or another loss.")
+
+
+def fit(G: nn.Module, D: nn.Module, data: Callable[[int], Tensor] | Iterable[Tensor], cfg: TrainConfig, *,
+        device: torch.device | str | None = None, run_dir: str | Path | None = None, resume: bool = True,
+        callbacks: Sequence[Callable[[Run], None]] = (), callback_every: int = 100, progress: bool = True) -> Run:
+    """Train ``G`` against ``D`` for ``cfg.steps`` generator updates; return a ``Run`` with the history.
+
+    ``data`` is ``batch(step) -> (B, 3, H, W)`` in [-1, 1] (exactly resumable; see ``data.face_batches``)
+    or any iterable of batches (a DataLoader). With ``run_dir``, a checkpoint ``last.pt`` is written every
+    ``cfg.checkpoint_every`` steps and at the end, and ``resume=True`` continues from it.
+    Callbacks get the Run every ``callback_every`` steps and at the end.
+    """
+    get_loss(cfg.loss)  # an unknown loss name fails here, before any work
+    device = dev.get_device(device)
+    rank, world = distributed.rank_and_world()
+    memory = torch.channels_last if cfg.channels_last and device.type != "mps" else torch.contiguous_format
+    G, D = G.to(device, memory_format=memory), D.to(device, memory_format=memory)
+    opt_G = torch.optim.Adam(G.parameters(), lr=cfg.lr_G, betas=(cfg.beta1, 0.999))
+    opt_D = torch.optim.Adam(D.parameters(), lr=cfg.lr_D, betas=(cfg.beta1, 0.999))
+    ema = EMA(G, cfg.ema) if cfg.ema > 0 else None
+    z_gen = torch.Generator(device="cpu").manual_seed(cfg.seed * 1000 + rank)
+    history: dict[str, list[float]] = {k: [] for k in HISTORY_KEYS}
+    start = 0
+    ckpt = Path(run_dir) / "last.pt" if run_dir is not None else None
+    if ckpt is not None and resume and ckpt.exists():
+        state = checkpoints.safe_torch_load(ckpt, "training checkpoint")
+        G.load_state_dict(state["G"]), D.load_state_dict(state["D"])
+        opt_G.load_state_dict(state["opt_G"]), opt_D.load_state_dict(state["opt_D"])
+        if ema is not None and state.get("ema") is not None:
+            ema.load_state_dict(state["ema"])
+        z_gen.set_state(state["z_gen"])
+        torch.set_rng_state(state["torch_rng"])
+        history, start = state["history"], int(state["step"])
+    if ema is not None:
+        ema.model.to(device)
+    distributed.sync_params(G), distributed.sync_params(D)  # every process starts from rank 0's weights
+    G_train, D_train = G, D
+    if cfg.compile:
+        G_train, D_train = torch.compile(G_train), torch.compile(D_train)
+    amp = dev.autocast(device, enabled=cfg.amp)
+    fp16 = dev.needs_grad_scaler(device, enabled=cfg.amp)
+    scaler_G = torch.amp.GradScaler(device.type) if fp16 else None
+    scaler_D = torch.amp.GradScaler(device.type) if fp16 else None
+    batch = _as_batches(data)
+    last_good = str(ckpt) if ckpt is not None and ckpt.exists() else "none (no run_dir, or no checkpoint yet)"
+
+    def save(step: int) -> None:
+        nonlocal last_good
+        if ckpt is None or rank != 0:
+            return
+        state = {"G": G.state_dict(), "D": D.state_dict(), "opt_G": opt_G.state_dict(), "opt_D": opt_D.state_dict(),
+                 "ema": ema.state_dict() if ema is not None else None, "z_gen": z_gen.get_state(),
+                 "torch_rng": torch.get_rng_state(), "history": history, "step": step, "config": cfg.as_dict()}
+        checkpoints.atomic_write(ckpt, lambda fh: torch.save(state, fh))
+        last_good = f"{ckpt} (step {step})"
+
+    run = Run(distributed.unwrap(G), distributed.unwrap(D), ema.model if ema is not None else distributed.unwrap(G),
+              history, start, cfg)
+    bar = _progress(cfg.steps, start, progress and rank == 0)
+    t_window, n_window = time.perf_counter(), 0
+    G.train(), D.train()
+    for step in range(start, cfg.steps):
+        for k in range(cfg.n_critic):  # D sees n_critic fresh real batches per G step
+            x_real = batch(step * cfg.n_critic + k).to(device, non_blocking=True).contiguous(memory_format=memory)
+            z = torch.randn(x_real.shape[0], cfg.z_dim, generator=z_gen).to(device)
+            x_fake = None
+            if cfg.n_critic == 1:  # one G forward serves both steps (G is unchanged until its own step)
+                with amp:
+                    x_fake = G_train(z)
+            stats_d = d_step(G_train, D_train, opt_D, x_real, z, cfg.loss, autocast=amp, scaler=scaler_D, x_fake=x_fake)
+            n_window += x_real.shape[0]
+        if x_fake is None:
+            z = torch.randn(cfg.batch_size, cfg.z_dim, generator=z_gen).to(device)
+        stats_g = g_step(G_train, D_train, opt_G, z, cfg.loss, autocast=amp, scaler=scaler_G, x_fake=x_fake)
+        _check_finite({"d_loss": stats_d["d_loss"], "g_loss": stats_g["g_loss"]}, step + 1, last_good)
+        distributed.sync_buffers(G), distributed.sync_buffers(D)  # batch-norm statistics follow rank 0
+        if ema is not None:
+            ema.update(G)
+        done = step + 1
+        if done % cfg.log_every == 0 or done == cfg.steps:
+            elapsed = time.perf_counter() - t_window
+            row = {"step": done, "d_loss": stats_d["d_loss"], "g_loss": stats_g["g_loss"], "d_real": stats_d["d_real"],
+                   "d_fake": stats_d["d_fake"], "gp": stats_d["gp"], "img_per_s": n_window * world / max(elapsed, 1e-9)}
+            for key, value in row.items():
+                history[key].append(float(value))
+            t_window, n_window = time.perf_counter(), 0
+            bar.set_postfix(d_loss=f"{row['d_loss']:.3f}", g_loss=f"{row['g_loss']:.3f}", img_s=f"{row['img_per_s']:.0f}")
+        bar.update(1)
+        run.step = done
+        if cfg.checkpoint_every and done % cfg.checkpoint_every == 0 and done != cfg.steps:
+            save(done)
+        if callbacks and rank == 0 and (done % callback_every == 0 or done == cfg.steps):
+            for callback in callbacks:
+                callback(run)
+    bar.close()
+    save(run.step)
+    return run
+
+
+def _progress(total: int, start: int, enabled: bool):
+    """A tqdm.auto bar (a widget in Jupyter, text in a terminal), or a silent stand-in."""
+    if not enabled:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=start, desc="training", unit="step", leave=True)
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None: ...
+    def set_postfix(self, **kw: Any) -> None: ...
+    def close(self) -> None: ...
+
+
+@torch.no_grad()
+def generate(G: nn.Module, n: int | None = None, *, z: Tensor | None = None, generator: torch.Generator | None = None,
+             device: torch.device | str | None = None, batch_size: int = 256) -> Tensor:
+    """Sample ``n`` images from G (eval mode) for noise drawn with ``generator``, or for given ``z``; return them on the CPU.
+
+    Taught in 03_dcgan_faces, section 5.
+    """
+    G = distributed.unwrap(G)
+    if z is None:
+        if n is None or n < 1:
+            raise ValueError("generate needs n >= 1 or a noise tensor z")
+        z = torch.randn(n, G.z_dim, generator=generator)
+    device = next(G.parameters()).device if device is None else dev.get_device(device)
+    was_training = G.training
+    G.eval().to(device)
+    out = torch.cat([G(z[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(z), batch_size)])
+    G.train(was_training)
+    return out
+
+
+def slerp(z0: Tensor, z1: Tensor, t: float) -> Tensor:
+    """Spherical interpolation from ``z0`` (t = 0) to ``z1`` (t = 1) along the great circle between them.
+
+    slerp = sin((1 - t) w) / sin(w) z0 + sin(t w) / sin(w) z1, with w the angle between z0 and z1.
+    Taught in 03_dcgan_faces, section 7.
+    """
+    cos = torch.dot(z0 / z0.norm(), z1 / z1.norm()).clamp(-1, 1)
+    omega = torch.arccos(cos)
+    if omega.abs() < 1e-6:  # (almost) the same direction: lerp is exact enough
+        return (1 - t) * z0 + t * z1
+    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)

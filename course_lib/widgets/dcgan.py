@@ -1,0 +1,96 @@
+"""03_dcgan_faces: sliders on a generator's noise (GANSpace directions and single z dimensions)."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from course_lib import viz
+from course_lib.widgets.common import _ipywidgets
+
+if TYPE_CHECKING:
+    pass
+
+
+# --------------------------------------------------------------------------------------------------
+# 03_dcgan_faces: sliders on the noise (GANSpace directions and single z dimensions)
+# --------------------------------------------------------------------------------------------------
+@torch.no_grad()
+def ganspace_directions(G, n_directions: int = 5, n_samples: int = 2000, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Find the main directions of G's latent space (Harkonen et al. 2020): PCA of its first-layer features.
+
+    Returns (directions (k, z_dim) in z space, their standard deviations (k,)). Each direction is the
+    least-squares map from the PCA coordinate back to z, so moving along it moves mostly one component.
+    """
+    g = torch.Generator().manual_seed(seed)
+    G = G.eval()
+    device = next(G.parameters()).device
+    z = torch.randn(n_samples, G.z_dim, generator=g)
+    first = G.net[0](z[:, :, None, None].to(device)).flatten(1).cpu()  # (N, C*4*4): the first layer's output
+    centred = first - first.mean(0)
+    _, s, v = torch.linalg.svd(centred, full_matrices=False)
+    coords = centred @ v[:n_directions].T  # (N, k) PCA coordinates
+    dirs = torch.linalg.lstsq(coords, z).solution  # (k, z_dim): coords @ dirs ~ z
+    std = coords.std(0)
+    return dirs * std[:, None], std  # one unit of a slider = one standard deviation of that component
+
+
+@dataclass
+class NoiseSliders:
+    """The noise-sliders widget: box, controls by name ("pc1".., "z0"..), picture, status."""
+
+    box: Any
+    controls: dict
+    image: Any
+    status: Any
+    last_ms: float = 0.0
+
+
+def noise_sliders(G, n_directions: int = 5, z_dims=(0, 1, 2), seed: int = 0, device=None, upscale: int = 3) -> NoiseSliders:
+    """Build sliders on G's GANSpace directions and on single z dimensions, plus a "new face" button."""
+    W = _ipywidgets()
+    import torch as _torch
+
+    G = G.eval()
+    dirs, _ = ganspace_directions(G, n_directions, seed=seed)
+    state = {"z": _torch.randn(G.z_dim, generator=_torch.Generator().manual_seed(seed)), "seed": seed}
+    controls = {f"pc{i + 1}": W.FloatSlider(value=0.0, min=-3.0, max=3.0, step=0.25, description=f"direction {i + 1}")
+                for i in range(n_directions)}
+    controls.update({f"z{d}": W.FloatSlider(value=0.0, min=-3.0, max=3.0, step=0.25, description=f"z[{d}] + ") for d in z_dims})
+    button = W.Button(description="new face", icon="refresh")
+    size = getattr(G, "size", 64)
+    image = W.Image(format="png", width=size * upscale, height=size * upscale)
+    status = W.Label()
+    view = NoiseSliders(W.HBox([W.VBox([*controls.values(), button, status]), image]), controls, image, status)
+    device = next(G.parameters()).device if device is None else device
+
+    def current_z():
+        z = state["z"].clone()
+        for i in range(n_directions):
+            z += controls[f"pc{i + 1}"].value * dirs[i]
+        for d in z_dims:
+            z[d] += controls[f"z{d}"].value
+        return z
+
+    def redraw(change=None) -> None:
+        t0 = time.perf_counter()
+        with _torch.no_grad():
+            x = G(current_z()[None].to(device)).float().cpu()
+        image.value = viz.to_png_bytes(viz.to_numpy_image(x[0]), upscale=upscale)
+        view.last_ms = (time.perf_counter() - t0) * 1000
+        moved = ", ".join(f"{k}={c.value:+.2f}" for k, c in controls.items() if c.value) or "centre"
+        status.value = f"face {state['seed']}: {moved} ({view.last_ms:.0f} ms)"
+
+    def new_face(_button=None) -> None:
+        state["seed"] += 1
+        state["z"] = _torch.randn(G.z_dim, generator=_torch.Generator().manual_seed(state["seed"]))
+        redraw()
+
+    for c in controls.values():
+        c.observe(redraw, names="value")
+    button.on_click(new_face)
+    view.new_face = new_face  # so tests and notebooks can press the button
+    redraw()
+    return view

@@ -1,0 +1,54 @@
+"""The domain encoder: shapes, targets, augmentation, and the shipped checkpoint's measured accuracy."""
+import numpy as np
+import pytest
+import torch
+
+from course_lib import encoder, faces
+
+
+@pytest.fixture(scope="module")
+def batch():
+    return faces.render_indices(range(12), seed=4, size=64, makeup=0.7)
+
+
+def test_model_outputs_every_head_and_resizes_other_sizes(batch):
+    model = encoder.DomainEncoder().eval()
+    out = model(batch.images)
+    assert out["features"].shape == (12, encoder.FEATURES)
+    for name, n in encoder.HEADS.items():
+        assert out[name].shape == (12, n), name
+    small = torch.nn.functional.interpolate(batch.images, size=(32, 32))
+    assert model.features(small).shape == (12, encoder.FEATURES)
+    with pytest.raises(ValueError, match=r"images must be a tensor \(B, 3, H, W\)"):
+        model(torch.zeros(2, 64, 64))
+
+
+def test_targets_match_the_masks_and_parameters(batch):
+    t = encoder.targets(batch)
+    lips = (batch.masks["lips"][0, 0] > 0.5)
+    expected = ((batch.images[0] + 1) / 2)[:, lips].mean(1)
+    torch.testing.assert_close(t["lips_rgb"][0], expected)
+    assert t["worn"][0].tolist() == [float(getattr(batch.makeups[0], p) is not None) for p in encoder.PRODUCTS]
+    assert 0 <= t["geometry"].min() and t["geometry"].max() <= 1
+    torch.testing.assert_close(t["tone"][:, 0] * 9 + 1, torch.tensor([i.tone for i in batch.identities]))
+
+
+def test_loss_is_finite_and_training_lowers_it():
+    model, history = encoder.train_encoder(encoder.EncoderConfig(steps=12, batch_size=16))
+    assert all(np.isfinite(history)) and np.mean(history[-3:]) < np.mean(history[:3])
+
+
+def test_degrade_blurs_and_adds_noise_within_range(batch):
+    out = encoder.degrade(batch.images, torch.Generator().manual_seed(0))
+    assert out.shape == batch.images.shape and out.min() >= -1 and out.max() <= 1
+    assert 0 < (out - batch.images).abs().mean() < 0.2
+
+
+def test_shipped_encoder_reads_held_out_faces_accurately():
+    """The numbers the notebooks rely on: recomputed here on fresh held-out renders, not read from the manifest."""
+    shipped = encoder.load_shipped()
+    scores = encoder.evaluate(shipped.model, n=200, seed=777)
+    assert scores["tone_mae"] < 0.5 and scores["hair_style_accuracy"] > 0.9 and scores["worn_accuracy"] > 0.85
+    assert scores["lips_dE2000"] < 6 and scores["skin_dE2000"] < 4
+    # and the manifest's figures are what such a measurement gives (within sampling noise)
+    assert abs(scores["tone_mae"] - shipped.metrics["tone_mae"]) < 0.1

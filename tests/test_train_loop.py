@@ -1,0 +1,135 @@
+"""train.fit: history, EMA, exact resume after a crash, NaN guard, generate/slerp, and two-process training."""
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+from course_lib import config, models, train
+
+
+def tiny(seed: int = 0):
+    torch.manual_seed(seed)
+    G, D = models.DCGANGenerator(size=32, width=8), models.DCGANDiscriminator(size=32, width=8)
+    G.apply(models.dcgan_init), D.apply(models.dcgan_init)
+    return G, D
+
+
+def data(step: int) -> torch.Tensor:
+    return torch.rand(8, 3, 32, 32, generator=torch.Generator().manual_seed(step)) * 2 - 1
+
+
+CFG = dict(batch_size=8, log_every=1, checkpoint_every=3)
+
+
+def test_fit_records_history_and_changes_weights():
+    G, D = tiny()
+    before = [p.detach().clone() for p in G.parameters()]
+    run = train.fit(G, D, data, train.TrainConfig(steps=4, **CFG), progress=False)
+    assert run.step == 4 and run.history["step"] == [1, 2, 3, 4]
+    for key in ("d_loss", "g_loss", "d_real", "d_fake", "img_per_s"):
+        assert len(run.history[key]) == 4 and all(torch.isfinite(torch.tensor(run.history[key])))
+    assert any(not torch.equal(a, b) for a, b in zip(before, run.G.parameters()))
+    # the EMA generator is a separate, slower-moving copy
+    assert any(not torch.equal(a, b) for a, b in zip(run.G.parameters(), run.G_ema.parameters()))
+
+
+def test_resume_after_a_crash_continues_identically(tmp_path):
+    straight = train.fit(*tiny(), data, train.TrainConfig(steps=6, **CFG), progress=False)
+
+    class Crash(Exception):
+        pass
+
+    def crash_at_4(run):
+        if run.step == 4:
+            raise Crash
+
+    with pytest.raises(Crash):  # dies after the step-3 checkpoint, mid-run
+        train.fit(*tiny(), data, train.TrainConfig(steps=6, **CFG), run_dir=tmp_path, callbacks=[crash_at_4],
+                  callback_every=1, progress=False)
+    resumed = train.fit(*tiny(seed=99), data, train.TrainConfig(steps=6, **CFG), run_dir=tmp_path, progress=False)
+    assert resumed.history["d_loss"] == straight.history["d_loss"]
+    for a, b in zip(straight.G.parameters(), resumed.G.parameters()):
+        assert torch.equal(a, b)
+    for a, b in zip(straight.G_ema.parameters(), resumed.G_ema.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_nan_stops_training_naming_the_step_and_keeps_the_checkpoint(tmp_path):
+    def poisoned(step):
+        x = data(step)
+        return x * float("nan") if step >= 3 else x
+
+    with pytest.raises(train.TrainingDiverged, match=r"step 4: d_loss = nan.*last good checkpoint is .*last.pt \(step 3\)"):
+        train.fit(*tiny(), poisoned, train.TrainConfig(steps=8, **CFG), run_dir=tmp_path, progress=False)
+    state = torch.load(tmp_path / "last.pt", weights_only=True)
+    assert state["step"] == 3 and all(torch.isfinite(v).all() for v in state["G"].values() if v.is_floating_point())
+
+
+def test_same_seed_twice_gives_identical_samples():
+    runs = [train.fit(*tiny(), data, train.TrainConfig(steps=3, **CFG), progress=False) for _ in range(2)]
+    z = torch.randn(4, 100, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(train.generate(runs[0].G_ema, z=z), train.generate(runs[1].G_ema, z=z))
+
+
+def test_a_dataloader_works_as_data():
+    loader = torch.utils.data.DataLoader(torch.rand(20, 3, 32, 32) * 2 - 1, batch_size=8)
+    run = train.fit(*tiny(), loader, train.TrainConfig(steps=4, **CFG), progress=False)  # cycles past the end
+    assert run.step == 4
+
+
+def test_generate_and_slerp():
+    G, _ = tiny()
+    x = train.generate(G, 5, generator=torch.Generator().manual_seed(1))
+    assert x.shape == (5, 3, 32, 32) and x.abs().max() <= 1 and G.training
+    z0, z1 = torch.randn(2, 100, generator=torch.Generator().manual_seed(2))
+    torch.testing.assert_close(train.slerp(z0, z1, 0.0), z0)
+    torch.testing.assert_close(train.slerp(z0, z1, 1.0), z1)
+    mid = train.slerp(z0 / z0.norm(), z1 / z1.norm(), 0.5)
+    torch.testing.assert_close(mid.norm(), torch.tensor(1.0))  # stays on the sphere, unlike lerp
+    with pytest.raises(ValueError, match="n >= 1 or a noise tensor"):
+        train.generate(G)
+
+
+def test_bad_config_values_are_named():
+    with pytest.raises(ValueError, match="ema decay must lie in"):
+        train.fit(*tiny(), data, train.TrainConfig(steps=1, ema=1.5, **CFG), progress=False)
+    with pytest.raises(KeyError, match="unknown loss 'wgan'"):
+        train.fit(*tiny(), data, train.TrainConfig(steps=1, loss="wgan", **CFG), progress=False)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_two_cpu_processes_train_in_lockstep(tmp_path):
+    """torchrun-style: 2 processes, gloo; each draws different data, and their weights stay identical."""
+    script = tmp_path / "ddp.py"
+    script.write_text(textwrap.dedent(f"""
+        import sys, torch
+        sys.path.insert(0, {str(config.REPO_ROOT)!r})
+        from course_lib import models, train
+        from course_lib.train import distributed
+        distributed.init()
+        rank, world = distributed.rank_and_world()
+        torch.manual_seed(rank)  # different inits on purpose: fit must start every rank from rank 0's weights
+        G, D = models.DCGANGenerator(size=32, width=8), models.DCGANDiscriminator(size=32, width=8)
+        data = lambda step: torch.rand(4, 3, 32, 32, generator=torch.Generator().manual_seed(100 * step + rank)) * 2 - 1
+        run = train.fit(G, D, data, train.TrainConfig(steps=3, batch_size=4, log_every=1, checkpoint_every=0), progress=False)
+        torch.save({{"G": run.G.state_dict(), "D": run.D.state_dict(), "world": world}}, {str(tmp_path)!r} + f"/rank{{rank}}.pt")
+        distributed.cleanup()
+    """))
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port()), "WORLD_SIZE": "2"}
+    procs = [subprocess.Popen([sys.executable, str(script)], env={**env, "RANK": str(r), "LOCAL_RANK": str(r)}) for r in range(2)]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    a, b = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(2))
+    assert a["world"] == b["world"] == 2
+    for net in ("G", "D"):
+        for key in a[net]:
+            assert torch.equal(a[net][key], b[net][key]), f"{net}.{key} differs between ranks"
