@@ -248,8 +248,11 @@ def portraits() -> dict:
 
 
 def face_batches(batch_size: int, size: int = 64, seed: int = 0, makeup: bool | float = 0.5,
-                 n: int | None = None) -> Callable[[int], Tensor]:
+                 n: int | None = None, with_style: bool = False) -> Callable[[int], Tensor | tuple[Tensor, Tensor]]:
     """Return ``batch(step) -> (batch_size, 3, size, size)`` of SynthFaces for ``train.fit``.
+
+    With ``with_style`` each batch is ``(images, styles)``, the styles as ``(batch_size, 15)`` vectors
+    (``makeup.VECTOR_FIELDS``): the conditions of 04_conditional_gan.
 
     Batch ``step`` holds faces ``step * batch_size ...`` (offset per process under torchrun), so a resumed
     run sees exactly the batches it would have seen. ``n`` limits the data set to ``n`` faces, cycled
@@ -267,6 +270,9 @@ def face_batches(batch_size: int, size: int = 64, seed: int = 0, makeup: bool | 
         idx = torch.arange(start, start + batch_size)
         if order is not None:
             idx = order[idx % n]
-        return faces.render_indices(idx.tolist(), seed=seed, size=size, makeup=makeup).images
+        rendered = faces.render_indices(idx.tolist(), seed=seed, size=size, makeup=makeup)
+        if not with_style:
+            return rendered.images
+        return rendered.images, torch.from_numpy(np.stack([m.to_vector() for m in rendered.makeups]))
 
     return batch

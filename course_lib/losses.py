@@ -184,3 +184,30 @@ def gradient_penalty(
     (grad,) = torch.autograd.grad(logits.sum(), x_hat, create_graph=True)
     grad_norm = grad.float().flatten(1).norm(dim=1)  # (B,) one norm per sample
     return weight * (grad_norm - 1).pow(2).mean()
+
+
+# --------------------------------------------------------------------------------------------------
+# Conditional GANs: the auxiliary style regression (04_conditional_gan)
+# --------------------------------------------------------------------------------------------------
+# Which style-vector entries are a colour, and which entry is that colour's opacity (makeup.VECTOR_FIELDS):
+# lipstick rgb 0-2 / opacity 3, eyeshadow rgb 5-7 / opacity 8, blush rgb 10-12 / opacity 13.
+_COLOUR_OPACITY = {0: 3, 1: 3, 2: 3, 5: 8, 6: 8, 7: 8, 10: 13, 11: 13, 12: 13}
+
+
+def style_regression_loss(predicted: Tensor, style: Tensor) -> Tensor:
+    """Squared error between a predicted and a true style vector, colours weighted by their opacity.
+
+        L = mean_b  sum_j  w_bj (s_hat_bj - s_bj)^2,   w_bj = opacity of entry j's product (colours), 1 otherwise
+
+    A product that is not worn (opacity 0) has no colour to get right, so its colour entries count 0.
+    D learns to read the style of *real* faces with it; G is then asked for faces on which D reads the
+    requested style (the auxiliary classifier of AC-GAN, Odena et al. 2017, as a regression on real data
+    only, as in StarGAN). ``predicted`` and ``style``: ``(B, 15)``.
+    """
+    if predicted.shape != style.shape or predicted.dim() != 2:
+        raise ValueError(f"predicted and style must both be (B, cond_dim), got {tuple(predicted.shape)} and {tuple(style.shape)}")
+    weight = torch.ones_like(style)
+    if style.shape[1] == 15:
+        for j, o in _COLOUR_OPACITY.items():
+            weight[:, j] = style[:, o]
+    return (weight * (predicted.float() - style.float()).pow(2)).sum(1).mean()

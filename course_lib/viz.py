@@ -141,8 +141,8 @@ class LivePlot:
     ``self.figure`` for saving. Taught in 03_dcgan_faces, section 4.
     """
 
-    def __init__(self, z_fixed: torch.Tensor, nrow: int = 8, title: str = "training"):
-        self.z_fixed, self.nrow, self.title = z_fixed, nrow, title
+    def __init__(self, z_fixed: torch.Tensor, nrow: int = 8, title: str = "training", cond_fixed: torch.Tensor | None = None):
+        self.z_fixed, self.nrow, self.title, self.cond_fixed = z_fixed, nrow, title, cond_fixed
         self.figure = None
         self._handle = None
 
@@ -152,7 +152,9 @@ class LivePlot:
         h = run.history
         with torch.no_grad():
             device = next(run.G_ema.parameters()).device
-            samples = run.G_ema.eval()(self.z_fixed.to(device)).float().cpu()
+            G = run.G_ema.eval()
+            z = self.z_fixed.to(device)
+            samples = (G(z) if self.cond_fixed is None else G(z, self.cond_fixed.to(device))).float().cpu()
         if self.figure is None:
             self.figure = plt.figure(figsize=(11, 4))
         fig = self.figure

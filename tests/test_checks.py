@@ -202,6 +202,8 @@ def test_dcgan_init_checker(capsys):
     (init_variant(bn_std=0.0), "scales should be N\\(1, 0.02\\)"),
     (init_variant(zero_bias=False), "biases should be zero"),
     (lambda m: None, "N\\(0, 0.02\\)"),  # does nothing: PyTorch's default init
+    (lambda m: models.dcgan_init(m) if not isinstance(m, nn.ConvTranspose2d) else None,
+     "ConvTranspose2d weights should be N\\(0, 0.02\\)"),  # forgets the generator's layers
 ])
 def test_dcgan_init_checker_rejects_mistakes(wrong, match):
     with pytest.raises(checks.CheckError, match=match):
@@ -248,3 +250,40 @@ def test_fixed_g_step_checker(capsys):
 def test_fixed_g_step_checker_rejects_mistakes(wrong, match):
     with pytest.raises(checks.CheckError, match=match):
         checks.check_fixed_g_step(wrong, small_G, small_D)
+
+
+# --------------------------------------------------------------------------------------------------
+# 04_conditional_gan checkers
+# --------------------------------------------------------------------------------------------------
+def film(x, c, bn, gamma, beta):
+    return bn(x) * gamma(c)[:, :, None, None] + beta(c)[:, :, None, None]
+
+
+def test_film_checker_accepts_the_reference_and_rejects_mistakes(capsys):
+    checks.check_film(film)
+    assert "✓" in capsys.readouterr().out
+    wrong = {
+        "normalise first": lambda x, c, bn, g, b: x * g(c)[:, :, None, None] + b(c)[:, :, None, None],
+        "swapped": lambda x, c, bn, g, b: bn(x) * b(c)[:, :, None, None] + g(c)[:, :, None, None],
+        "not added": lambda x, c, bn, g, b: bn(x) + g(c)[:, :, None, None] + b(c)[:, :, None, None],
+        "two trailing axes": lambda x, c, bn, g, b: bn(x) * g(c) + b(c),
+        "after batch norm": lambda x, c, bn, g, b: bn(x * g(c)[:, :, None, None] + b(c)[:, :, None, None]),
+    }
+    for match, fn in wrong.items():
+        with pytest.raises(checks.CheckError, match=match):
+            checks.check_film(fn)
+
+
+def test_projection_checker_accepts_the_reference_and_rejects_mistakes(capsys):
+    checks.check_projection_logits(lambda h, c, psi, embed: psi(h)[:, 0] + (embed(c) * h).sum(1))
+    assert "✓" in capsys.readouterr().out
+    wrong = {
+        "condition is missing": lambda h, c, psi, embed: psi(h)[:, 0],
+        "unconditional term": lambda h, c, psi, embed: (embed(c) * h).sum(1),
+        "mean divides": lambda h, c, psi, embed: psi(h)[:, 0] + (embed(c) * h).mean(1),
+        "not subtracted": lambda h, c, psi, embed: psi(h)[:, 0] - (embed(c) * h).sum(1),
+        r"psi\(h\)\[:, 0\]": lambda h, c, psi, embed: psi(h) + (embed(c) * h).sum(1, keepdim=True),
+    }
+    for match, fn in wrong.items():
+        with pytest.raises(checks.CheckError, match=match):
+            checks.check_projection_logits(fn)

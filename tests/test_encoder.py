@@ -38,6 +38,27 @@ def test_loss_is_finite_and_training_lowers_it():
     assert all(np.isfinite(history)) and np.mean(history[-3:]) < np.mean(history[:3])
 
 
+def test_shade_targets_are_the_lipstick_colour_weighted_by_opacity(batch):
+    shades, weight = encoder.shade_targets(batch)
+    for i, m in enumerate(batch.makeups):
+        if m is not None and m.lipstick:
+            torch.testing.assert_close(shades[i], torch.tensor(m.lipstick, dtype=torch.float32))
+            assert weight[i] == pytest.approx(m.lip_opacity)
+        else:
+            assert weight[i] == 0
+
+
+def test_stage_two_fits_only_the_shade_head():
+    torch.manual_seed(0)
+    model = encoder.DomainEncoder()
+    frozen = {k: v.clone() for k, v in model.state_dict().items() if not k.startswith("shade")}
+    history = encoder.train_shade_head(model, encoder.ShadeConfig(faces=256, steps=60, batch_size=64))
+    assert np.mean(history[-10:]) < 0.5 * np.mean(history[:10])
+    after = model.state_dict()
+    assert all(torch.equal(v, after[k]) for k, v in frozen.items()), "stage 2 must leave the encoder itself alone"
+    assert not torch.equal(model.shade_std, torch.ones_like(model.shade_std))
+
+
 def test_degrade_blurs_and_adds_noise_within_range(batch):
     out = encoder.degrade(batch.images, torch.Generator().manual_seed(0))
     assert out.shape == batch.images.shape and out.min() >= -1 and out.max() <= 1
@@ -50,5 +71,6 @@ def test_shipped_encoder_reads_held_out_faces_accurately():
     scores = encoder.evaluate(shipped.model, n=200, seed=777)
     assert scores["tone_mae"] < 0.5 and scores["hair_style_accuracy"] > 0.9 and scores["worn_accuracy"] > 0.85
     assert scores["lips_dE2000"] < 6 and scores["skin_dE2000"] < 4
+    assert scores["lipstick_shade_dE2000"] < 5  # the ruler of notebook 04's obedience measurement
     # and the manifest's figures are what such a measurement gives (within sampling noise)
     assert abs(scores["tone_mae"] - shipped.metrics["tone_mae"]) < 0.1

@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -132,3 +133,21 @@ def test_bad_inputs_name_the_argument():
         losses.gradient_penalty(linear_D([1.0, 0.0]), torch.zeros(4, 2), torch.zeros(3, 2))
     with pytest.raises(TypeError, match="x_fake must be a torch.Tensor of samples"):
         losses.gradient_penalty(linear_D([1.0, 0.0]), torch.zeros(4, 2), None)
+
+
+def test_style_regression_weights_colours_by_their_opacity():
+    from course_lib import makeup
+
+    style = torch.from_numpy(np.stack([makeup.MakeupStyle(lipstick="plum", lip_opacity=0.8).to_vector(),
+                                       makeup.MakeupStyle().to_vector()]))  # the second face wears nothing
+    predicted = style + 0.1
+    loss = losses.style_regression_loss(predicted, style)
+    # by hand: per face, colour entries weigh their product's opacity, every other entry weighs 1
+    weight = torch.ones_like(style)
+    for colour_idx, opacity_idx in (((0, 1, 2), 3), ((5, 6, 7), 8), ((10, 11, 12), 13)):
+        weight[:, list(colour_idx)] = style[:, [opacity_idx]]
+    torch.testing.assert_close(loss, (weight * 0.01).sum(1).mean())
+    assert weight[1, :3].sum() == 0 and weight[0, :3].tolist() == pytest.approx([0.8] * 3)
+    assert losses.style_regression_loss(style, style) == 0
+    with pytest.raises(ValueError, match=r"predicted and style must both be \(B, cond_dim\)"):
+        losses.style_regression_loss(predicted[:, :14], style)

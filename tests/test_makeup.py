@@ -158,3 +158,10 @@ def test_baselines_name_bad_input():
         makeup.histogram_transfer(src.image(0), ref.image(0), masks, {})
     with pytest.raises(ValueError, match=r"source must be a numpy image \(H, W, 3\)"):
         makeup.reinhard_transfer(src.image(0)[..., 0], ref.image(0), masks, masks)
+
+
+def test_style_vectors_out_of_range_are_named():
+    v = STYLE.to_vector()
+    v[3] = 1.7
+    with pytest.raises(ValueError, match="out of range: lip_opacity=1.7"):
+        makeup.MakeupStyle.from_vector(v)

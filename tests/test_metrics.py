@@ -130,3 +130,75 @@ def test_image_metrics_name_bad_input():
         metrics.precision_recall(torch.zeros(10, 3), torch.zeros(10, 4))
     with pytest.raises(ValueError, match=r"k must be in \[1, 9\]"):
         metrics.precision_recall(torch.randn(10, 3), torch.randn(10, 3), k=10)
+
+
+# --------------------------------------------------------------------------------------------------
+# Conditional generation: obedience and identity drift
+# --------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def shipped_encoder():
+    from course_lib import encoder
+
+    return encoder.load_shipped().model
+
+
+def test_lip_colour_error_is_small_on_real_renders_of_the_shade(shipped_encoder):
+    from course_lib import faces, makeup
+
+    ids = [p[0] for p in faces.sample_faces(3, range(12), makeup=False)]
+    plum = makeup.MakeupStyle(lipstick="plum", lip_opacity=1.0)
+    err = metrics.lip_colour_error(shipped_encoder, faces.render(ids, plum, size=64).images, makeup.shade("plum", "lipstick"))
+    wrong = metrics.lip_colour_error(shipped_encoder, faces.render(ids, plum, size=64).images, makeup.shade("orange", "lipstick"))
+    assert err.shape == (12,) and err.mean() < 4 and wrong.mean() > 3 * err.mean()
+
+
+def test_identity_drift_is_zero_for_the_same_faces_and_one_between_the_sets(shipped_encoder):
+    from course_lib import faces
+
+    a = faces.render_indices(range(10), seed=1, size=64, makeup=False).images
+    b = faces.render_indices(range(10, 20), seed=1, size=64, makeup=False).images
+    same = metrics.identity_drift(shipped_encoder, a, a, b)
+    assert same["style_only_change"] == 0 and same["ratio"] == 0
+    assert metrics.identity_drift(shipped_encoder, a, b, b)["ratio"] == pytest.approx(1.0)
+
+
+def test_lipstick_requests_cycle_through_the_catalogue():
+    from course_lib import makeup
+
+    styles, wanted = metrics.lipstick_requests(26, seed=0)
+    names = list(makeup.CATALOGUE["lipstick"])
+    assert len(styles) == 26 and wanted.shape == (26, 3)
+    assert styles[0].lipstick == makeup.shade(names[0], "lipstick") == tuple(wanted[13])
+    assert all(s.lip_opacity == 1.0 for s in styles)
+
+
+class RenderingG(torch.nn.Module):
+    """A 'generator' that renders exactly what it is asked for: person = f(z), look = the condition.
+
+    ``obey=False`` ignores the requested look (draws every face with the same plum lipstick)."""
+
+    z_dim, cond_dim, size = 8, 15, 64
+
+    def __init__(self, obey: bool = True):
+        super().__init__()
+        self.obey = obey
+        self.anchor = torch.nn.Parameter(torch.zeros(()))  # generate() asks G for its device
+
+    def forward(self, z, cond):
+        from course_lib import faces, makeup
+
+        people = [faces.sample_faces(0, [int(abs(float(zi[0])) * 1e6) % 100_000], makeup=False)[0][0] for zi in z]
+        looks = [makeup.MakeupStyle.from_vector(c.numpy()) if self.obey else makeup.MakeupStyle(lipstick="plum") for c in cond]
+        return faces.render(people, looks, size=self.size).images
+
+
+def test_obedience_report_tells_an_obedient_generator_from_one_that_ignores_the_request(shipped_encoder):
+    good = metrics.obedience_report(shipped_encoder, RenderingG(obey=True), n=39, seed=2)
+    bad = metrics.obedience_report(shipped_encoder, RenderingG(obey=False), n=39, seed=2)
+    # renders of the request score like the floor (other people, same looks) and beat every baseline
+    assert good["lips_dE2000"] < 1.5 * good["lips_dE2000_floor"] + 1
+    assert good["lips_dE2000"] < 0.5 * good["lips_dE2000_mean_shade"]
+    # the person is a function of z only: what drift remains is the read-out's own, as on real renders
+    assert abs(good["identity_drift_ratio"] - good["identity_drift_ratio_floor"]) < 0.1
+    # ignoring the request is caught: no better than guessing the average shade
+    assert bad["lips_dE2000"] > good["lips_dE2000_mean_shade"] * 0.8 and bad["lips_dE2000"] > 2 * good["lips_dE2000"]

@@ -74,3 +74,53 @@ def test_dcgan_bad_input_is_named():
         models.DCGANDiscriminator(size=64)(torch.randn(2, 3, 32, 32))
     with pytest.raises(ValueError, match="width must be a positive int"):
         models.DCGANDiscriminator(width=0)
+
+
+# --------------------------------------------------------------------------------------------------
+# Conditional DCGAN
+# --------------------------------------------------------------------------------------------------
+def test_film_starts_as_batch_norm_and_follows_the_condition():
+    film = models.FiLM(4, cond_dim=3)
+    x, c = torch.randn(5, 4, 6, 6), torch.rand(5, 3)
+    torch.testing.assert_close(film(x, c), film.bn(x))  # gamma = 1, beta = 0 at initialisation
+    torch.nn.init.normal_(film.gamma.weight)
+    expected = film.bn(x) * film.gamma(c)[:, :, None, None] + film.beta(c)[:, :, None, None]
+    torch.testing.assert_close(film(x, c), expected)
+
+
+@pytest.mark.parametrize("mode", ["projection", "concat"])
+def test_conditional_models_use_the_condition(mode):
+    torch.manual_seed(0)
+    G = models.ConditionalGenerator(z_dim=16, cond_dim=5, size=32, width=8)
+    D = models.ConditionalDiscriminator(cond_dim=5, size=32, width=8, mode=mode)
+    torch.nn.init.normal_(G.blocks[1].film.gamma.weight)  # an untrained FiLM ignores c; a trained one does not
+    z, c1, c2 = torch.randn(4, 16), torch.zeros(4, 5), torch.ones(4, 5)
+    x = G(z, c1)
+    assert x.shape == (4, 3, 32, 32) and not torch.allclose(x, G(z, c2))
+    assert D(x, c1).shape == (4,) and not torch.allclose(D(x, c1), D(x, c2))
+
+
+def test_conditional_models_name_bad_conditions():
+    G, D = models.ConditionalGenerator(cond_dim=15, size=32, width=8), models.ConditionalDiscriminator(size=32, width=8)
+    with pytest.raises(ValueError, match=r"cond must be a tensor of shape \(2, 15\)"):
+        G(torch.randn(2, 100), torch.rand(2, 14))
+    with pytest.raises(ValueError, match=r"cond must be a tensor of shape \(3, 15\)"):
+        D(torch.randn(3, 3, 32, 32), torch.rand(15))
+    with pytest.raises(ValueError, match="mode must be 'projection' or 'concat'"):
+        models.ConditionalDiscriminator(mode="film")
+
+
+def test_out_of_range_conditions_are_refused():
+    G = models.ConditionalGenerator(cond_dim=15, size=32, width=8)
+    with pytest.raises(ValueError, match=r"values in \[0, 1\].*to_vector"):
+        G(torch.randn(2, 100), torch.full((2, 15), 1.5))
+
+
+def test_style_regressor_reads_a_style_per_image_and_only_when_built():
+    D = models.ConditionalDiscriminator(cond_dim=15, size=32, width=8, regress=True).eval()  # eval: no power iteration
+    x, c = torch.randn(3, 3, 32, 32), torch.rand(3, 15)
+    logits, styles = D(x, c, return_style=True)
+    torch.testing.assert_close(logits, D(x, c))
+    assert styles.shape == (3, 15) and 0 <= styles.min() and styles.max() <= 1
+    with pytest.raises(ValueError, match="regress=True"):
+        models.ConditionalDiscriminator(cond_dim=15, size=32, width=8)(x, c, return_style=True)

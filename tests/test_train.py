@@ -92,3 +92,18 @@ def test_a_few_steps_move_fake_samples_towards_the_data():
         train.g_step(G, D, opt_G, torch.randn(64, 2))
     end = G(torch.randn(256, 2)).mean(0).detach()
     assert (end - 3).norm() < (start - 3).norm() / 2
+
+
+def test_aux_loss_is_added_to_each_step_and_reported():
+    x_real, z = torch.randn(8, 2), torch.randn(8, 2)
+    G, D, opt_G, opt_D = tiny()
+    plain_d = train.d_step(G, D, opt_D, x_real, z)
+    plain_g = train.g_step(G, D, opt_G, z)
+    assert "aux" not in plain_d and "aux" not in plain_g
+    after_plain = snapshot(D) + snapshot(G)
+    G, D, opt_G, opt_D = tiny()  # the same start, now with an extra term pulling D's and G's weights to 0
+    d = train.d_step(G, D, opt_D, x_real, z, aux_loss=lambda: sum(p.pow(2).sum() for p in D.parameters()))
+    g = train.g_step(G, D, opt_G, z, aux_loss=lambda: sum(p.pow(2).sum() for p in G.parameters()))
+    assert d["aux"] > 0 and g["aux"] > 0
+    assert any(not torch.equal(a, b) for a, b in zip(after_plain, snapshot(D) + snapshot(G)))
+    assert d["d_loss"] == pytest.approx(plain_d["d_loss"])  # reported separately, not mixed into d_loss

@@ -37,6 +37,30 @@ def test_fit_records_history_and_changes_weights():
     assert any(not torch.equal(a, b) for a, b in zip(run.G.parameters(), run.G_ema.parameters()))
 
 
+def test_conditional_fit_trains_the_style_regressor_and_pushes_G_with_it():
+    def cond_data(step):
+        x = torch.rand(8, 3, 32, 32, generator=torch.Generator().manual_seed(step)) * 2 - 1
+        return x, torch.rand(8, 15, generator=torch.Generator().manual_seed(1000 + step))
+
+    def models_(regress):
+        torch.manual_seed(0)
+        G = models.ConditionalGenerator(size=32, width=8)
+        D = models.ConditionalDiscriminator(size=32, width=8, regress=regress)
+        return G, D
+
+    plain = train.fit(*models_(False), cond_data, train.TrainConfig(steps=3, **CFG), progress=False)
+    assert "style_d" not in plain.history
+    G, D = models_(True)
+    head_before = D.regress.weight.detach().clone()
+    with_style = train.fit(G, D, cond_data, train.TrainConfig(steps=3, **CFG), progress=False)
+    assert len(with_style.history["style_d"]) == 3 and min(with_style.history["style_g"]) > 0
+    assert not torch.equal(head_before, D.regress.weight)  # D learns to read styles ...
+    # ... and G gets a different update than without the regression term (same seeds otherwise)
+    assert any(not torch.equal(a, b) for a, b in zip(plain.G.parameters(), with_style.G.parameters()))
+    off = train.fit(*models_(True), cond_data, train.TrainConfig(steps=3, style_weight=0.0, **CFG), progress=False)
+    assert "style_d" not in off.history
+
+
 def test_resume_after_a_crash_continues_identically(tmp_path):
     straight = train.fit(*tiny(), data, train.TrainConfig(steps=6, **CFG), progress=False)
 
@@ -133,3 +157,9 @@ def test_two_cpu_processes_train_in_lockstep(tmp_path):
     for net in ("G", "D"):
         for key in a[net]:
             assert torch.equal(a[net][key], b[net][key]), f"{net}.{key} differs between ranks"
+
+
+def test_a_checkpoint_past_the_configured_steps_is_refused(tmp_path):
+    train.fit(*tiny(), data, train.TrainConfig(steps=3, **CFG), run_dir=tmp_path, progress=False)
+    with pytest.raises(ValueError, match=r"is at step 3, past cfg.steps=2"):
+        train.fit(*tiny(), data, train.TrainConfig(steps=2, **CFG), run_dir=tmp_path, progress=False)

@@ -103,3 +103,33 @@ def test_noise_sliders_move_the_face_and_the_button_gives_a_new_one():
     assert view.image.value != before and view.status.value.startswith("face 2")
     dirs, std = widgets.ganspace_directions(G, n_directions=3, n_samples=300)
     assert dirs.shape == (3, 100) and (std[:-1] >= std[1:]).all()  # components in order of variance
+
+
+def test_style_sliders_follow_the_controls_and_read_back_the_colour():
+    import torch
+
+    from course_lib import encoder, models
+
+    torch.manual_seed(0)
+    G = models.ConditionalGenerator(size=32, width=8)
+    torch.nn.init.normal_(G.blocks[-1].film.gamma.weight)  # make the untrained G respond to the style
+    enc = encoder.DomainEncoder().eval()
+    view = widgets.style_sliders(G, enc=enc, seed=2, upscale=1)
+    assert "lipstick read back as #" in view.status.value
+    for name, value in [("lipstick", "plum"), ("lip_intensity", 0.3), ("finish", "matte"), ("eyeshadow", "gold"),
+                        ("blush", "peach"), ("eyeliner", True)]:
+        before = view.image.value
+        view.controls[name].value = value
+        assert view.image.value != before, name
+    view.controls["lipstick"].value = "custom colour"
+    view.controls["lip_colour"].value = "#2a7fd4"
+    assert "lipstick #2a7fd4" in view.status.value
+    view.new_face()
+    assert view.status.value.startswith("face 3")
+
+
+def test_style_from_controls_builds_the_requested_look():
+    look = widgets.style_from_controls({"lipstick": "none", "lip_colour": "#000000", "lip_intensity": 1.0, "finish": "satin",
+                                        "eyeshadow": "navy", "eyeshadow_intensity": 0.5, "blush": "none",
+                                        "blush_intensity": 0.4, "eyeliner": False})
+    assert look.lipstick is None and look.eyeshadow_opacity == 0.5 and look.blush is None and look.eyeliner is None

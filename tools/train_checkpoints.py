@@ -6,8 +6,9 @@ Usage:
     .venv/bin/python tools/train_checkpoints.py encoder         # just one
     .venv/bin/python tools/train_checkpoints.py encoder --fast  # tiny settings, into build/checkpoints (a smoke test)
 
-Training is seeded and runs on the CPU by default (``--device auto`` uses a GPU when there is one;
-GPU kernels are not bit-for-bit reproducible, so numbers may then differ slightly).
+Training is seeded and uses ``device.get_device()`` (a GPU when there is one; GPU kernels are not
+bit-for-bit reproducible, so numbers may then differ slightly). Under ``torchrun --nproc_per_node=N`` the
+GAN targets train on N processes (each with ``batch_size`` real images per step); rank 0 evaluates and saves.
 """
 from __future__ import annotations
 
@@ -26,16 +27,41 @@ from course_lib import checkpoints, config, data, device as dev, encoder, metric
 
 
 def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+    if train.distributed.rank_and_world()[0] == 0:
+        print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def is_main() -> bool:
+    """Only rank 0 evaluates and writes checkpoints (every rank holds the same weights)."""
+    return train.distributed.rank_and_world()[0] == 0
+
+
+DEVICE = torch.device("cpu")  # set in main()
 
 
 def build_encoder(fast: bool, directory: Path, command: str) -> None:
+    """Stage 1 (everything but the shade head; ~40 CPU minutes) is kept in build/runs/encoder/stage1.pt and
+    reused when its config matches; stage 2 (the lipstick-shade head, a few minutes) always runs."""
+    if not is_main():  # the encoder trains on one process; the others wait at the next target
+        return
     cfg = encoder.EncoderConfig.fast() if fast else encoder.EncoderConfig()
+    shade_cfg = encoder.ShadeConfig.fast() if fast else encoder.ShadeConfig()
     t0 = time.time()
-    model, history = encoder.train_encoder(cfg, callback=lambda s, l, t: log(f"encoder step {s}/{cfg.steps} loss {l:.4f} ({t:.0f} s)"))
+    stage1 = config.build_dir("runs", "encoder" + ("-fast" if fast else "")) / "stage1.pt"
+    cached = checkpoints.safe_torch_load(stage1, "encoder stage 1") if stage1.exists() else None
+    if cached is not None and cached["config"] == encoder.config_dict(cfg):
+        model = encoder.DomainEncoder()
+        model.load_state_dict(cached["encoder"])
+        log(f"encoder stage 1: reusing {stage1}")
+    else:
+        model, _ = encoder.train_encoder(cfg, callback=lambda s, l, t: log(f"encoder step {s}/{cfg.steps} loss {l:.4f} ({t:.0f} s)"))
+        state = {"encoder": model.state_dict(), "config": encoder.config_dict(cfg)}
+        checkpoints.atomic_write(stage1, lambda fh: torch.save(state, fh))
+    encoder.train_shade_head(model, shade_cfg, callback=lambda s, l: log(f"shade head step {s}/{shade_cfg.steps} loss {l:.5f}"))
     metrics = encoder.evaluate(model, n=200 if fast else 1000)
-    metrics["train_minutes"] = round((time.time() - t0) / 60, 1)
-    entry = checkpoints.save("encoder", {"encoder": model.state_dict()}, config=encoder.config_dict(cfg),
+    metrics["train_minutes_this_call"] = round((time.time() - t0) / 60, 1)
+    entry = checkpoints.save("encoder", {"encoder": model.state_dict()},
+                             config={**encoder.config_dict(cfg), "shade_head": encoder.config_dict(shade_cfg)},
                              command=command, metrics=metrics, directory=directory)
     log(f"encoder: {metrics} -> {entry.file} ({entry.bytes / 1e6:.2f} MB)")
 
@@ -57,7 +83,7 @@ def evaluate_generator(G, directory: Path, n: int, size: int) -> dict:
 
 def build_dcgan64(fast: bool, directory: Path, command: str) -> None:
     cfg = (train.TrainConfig.fast(steps=8, batch_size=16) if fast else
-           train.TrainConfig(steps=6000, batch_size=64, log_every=25, checkpoint_every=250, seed=0))
+           train.TrainConfig(steps=4000, batch_size=64, log_every=25, checkpoint_every=250, seed=0))
     dev.set_seed(cfg.seed)
     G = models.DCGANGenerator(**DCGAN64)
     D = models.DCGANDiscriminator(size=DCGAN64["size"], width=DCGAN64["width"])
@@ -71,7 +97,9 @@ def build_dcgan64(fast: bool, directory: Path, command: str) -> None:
 
     run_dir = config.build_dir("runs", "dcgan64" + ("-fast" if fast else ""))
     run = train.fit(G, D, data.face_batches(cfg.batch_size, size=DCGAN64["size"], seed=cfg.seed, makeup=0.5), cfg,
-                    run_dir=run_dir, callbacks=[report], callback_every=250, progress=False)
+                    device=DEVICE, run_dir=run_dir, callbacks=[report], callback_every=250, progress=False)
+    if not is_main():
+        return
     scores = evaluate_generator(run.G_ema, directory, n=200 if fast else 2000, size=DCGAN64["size"])
     scores["train_minutes_this_call"] = round((time.time() - t0) / 60, 1)
     entry = checkpoints.save("dcgan64", {"G_ema": run.G_ema.state_dict(), "history": run.history},
@@ -79,7 +107,40 @@ def build_dcgan64(fast: bool, directory: Path, command: str) -> None:
     log(f"dcgan64: {scores} -> {entry.file} ({entry.bytes / 1e6:.2f} MB)")
 
 
-TARGETS = {"encoder": build_encoder, "dcgan64": build_dcgan64}  # in build order: metrics need the encoder
+CGAN64 = {"z_dim": 100, "cond_dim": 15, "size": 64, "width": 32}
+
+
+def build_cgan64(fast: bool, directory: Path, command: str) -> None:
+    """The conditional DCGAN of 04: FiLM generator, projection discriminator with spectral norm."""
+    cfg = (train.TrainConfig.fast(steps=8, batch_size=16) if fast else
+           train.TrainConfig(steps=5000, batch_size=64, log_every=25, checkpoint_every=250, seed=0))
+    dev.set_seed(cfg.seed)
+    G = models.ConditionalGenerator(**CGAN64)
+    D = models.ConditionalDiscriminator(cond_dim=CGAN64["cond_dim"], size=CGAN64["size"], width=CGAN64["width"], regress=True)
+    G.apply(models.dcgan_init), D.apply(models.dcgan_init)
+    t0 = time.time()
+
+    def report(run):
+        h = run.history
+        log(f"cgan64 step {run.step}/{cfg.steps} d_loss {h['d_loss'][-1]:.3f} g_loss {h['g_loss'][-1]:.3f} "
+            f"D(x) {h['d_real'][-1]:.2f} D(G(z)) {h['d_fake'][-1]:.2f} style D {h['style_d'][-1]:.3f} "
+            f"G {h['style_g'][-1]:.3f} {h['img_per_s'][-1]:.0f} img/s")
+
+    run_dir = config.build_dir("runs", "cgan64" + ("-fast" if fast else ""))
+    batches = data.face_batches(cfg.batch_size, size=CGAN64["size"], seed=cfg.seed, makeup=0.85, with_style=True)
+    run = train.fit(G, D, batches, cfg, device=DEVICE, run_dir=run_dir, callbacks=[report], callback_every=250, progress=False)
+    if not is_main():
+        return
+    enc = encoder.load_shipped(directory=directory).model
+    scores = metrics.obedience_report(enc, run.G_ema, n=130 if fast else 1000)
+    scores["train_minutes_this_call"] = round((time.time() - t0) / 60, 1)
+    entry = checkpoints.save("cgan64", {"G_ema": run.G_ema.state_dict(), "history": run.history},
+                             config={**cfg.as_dict(), **CGAN64}, command=command, metrics=scores, directory=directory)
+    log(f"cgan64: {scores} -> {entry.file} ({entry.bytes / 1e6:.2f} MB)")
+
+
+# In build order: the generators' metrics need the encoder.
+TARGETS = {"encoder": build_encoder, "dcgan64": build_dcgan64, "cgan64": build_cgan64}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,11 +154,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown checkpoint(s) {unknown}; choose from {', '.join(TARGETS)}")
     if args.threads:
         torch.set_num_threads(args.threads)
+    global DEVICE
+    DEVICE = train.distributed.init(dev.get_device())  # joins torchrun's process group, if any
     directory = config.build_dir("checkpoints") if args.fast else config.CHECKPOINT_DIR
-    log(f"device {dev.get_device()}, {torch.get_num_threads()} threads, writing to {directory}")
+    rank, world = train.distributed.rank_and_world()
+    log(f"device {DEVICE}, {world} process(es), {torch.get_num_threads()} threads each, writing to {directory}")
     for name in args.names or list(TARGETS):
         command = "python tools/train_checkpoints.py " + shlex.join([name] + (["--fast"] if args.fast else []))
         TARGETS[name](args.fast, directory, command)
+        if world > 1:
+            torch.distributed.barrier()  # the next target may need this one's checkpoint
+    train.distributed.cleanup()
     return 0
 
 

@@ -6,12 +6,13 @@ arguments, NaN at extreme logits...) so the message says *what* to fix. A wrong 
 ``CheckError`` (an ``AssertionError``); a right one prints a one-line confirmation.
 """
 from course_lib.checks.common import CheckError
+from course_lib.checks.conditional import check_film, check_projection_logits
 from course_lib.checks.dcgan import check_dcgan_init, check_fixed_g_step, check_generator_block
 from course_lib.checks.theory import (
     check_d_loss_minimax, check_d_step, check_g_loss_nonsaturating, check_g_loss_saturating, check_gradient_penalty,
     check_optimal_d,
 )
 
-__all__ = ["CheckError", "check_d_loss_minimax", "check_d_step", "check_dcgan_init", "check_fixed_g_step",
+__all__ = ["CheckError", "check_d_loss_minimax", "check_d_step", "check_dcgan_init", "check_film", "check_fixed_g_step",
            "check_g_loss_nonsaturating", "check_g_loss_saturating", "check_generator_block", "check_gradient_penalty",
-           "check_optimal_d"]
+           "check_optimal_d", "check_projection_logits"]

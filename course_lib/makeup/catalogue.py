@@ -125,7 +125,9 @@ class MakeupStyle:
         v = np.asarray(v, dtype=float)
         if v.shape != (len(VECTOR_FIELDS),):
             raise ValueError(f"style vector must have shape ({len(VECTOR_FIELDS)},) in VECTOR_FIELDS order, got {v.shape}")
-        v = np.clip(v, 0, 1)
+        bad = [f"{name}={x:.3g}" for name, x in zip(VECTOR_FIELDS, v) if not 0.0 <= x <= 1.0]
+        if bad:
+            raise ValueError(f"style vector values must lie in [0, 1]; out of range: {', '.join(bad)}")
         finish = min(FINISH_SHINE, key=lambda f: abs(FINISH_SHINE[f] - v[4]))
         return cls(
             lipstick=tuple(v[0:3]) if v[3] > 0 else None, lip_opacity=v[3], finish=finish,

@@ -4,8 +4,8 @@
 ``train.fit``, ``train.TrainConfig``, ``train.generate`` (03_dcgan_faces onwards).
 """
 from course_lib.train import distributed
-from course_lib.train.loop import EMA, Run, TrainConfig, TrainingDiverged, fit, generate, slerp
+from course_lib.train.loop import EMA, Conditioned, Run, TrainConfig, TrainingDiverged, fit, generate, slerp
 from course_lib.train.steps import LOSSES, LossPair, d_step, g_step, get_loss
 
-__all__ = ["EMA", "LOSSES", "LossPair", "Run", "TrainConfig", "TrainingDiverged", "d_step", "distributed", "fit",
+__all__ = ["EMA", "LOSSES", "Conditioned", "LossPair", "Run", "TrainConfig", "TrainingDiverged", "d_step", "distributed", "fit",
            "g_step", "generate", "get_loss", "slerp"]

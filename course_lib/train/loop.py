@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable, Sequence
 import torch
 from torch import nn
 
-from course_lib import checkpoints, device as dev
+from course_lib import checkpoints, device as dev, losses
 from course_lib.train import distributed
 from course_lib.train.steps import d_step, g_step, get_loss
 
@@ -50,6 +50,7 @@ class TrainConfig:
     channels_last: bool = True  # NHWC memory layout: faster convolutions on CPUs and tensor cores
     compile: bool = False  # torch.compile: opt-in, worth it on GPUs (slow first step, no gain on this CPU)
     ema: float = 0.999  # decay of the moving average of G's weights (0 turns it off)
+    style_weight: float = 3.0  # conditional GANs whose D has a style regressor (regress=True): its loss weight
     checkpoint_every: int = 500  # steps between checkpoints of a run (0: only at the end)
     log_every: int = 10  # steps between history entries
     seed: int = 0  # seeds the model init (by the caller), the noise and the data order
@@ -106,19 +107,51 @@ class Run:
     config: TrainConfig
 
 
-def _as_batches(data: Callable[[int], Tensor] | Iterable[Tensor]) -> Callable[[int], Tensor]:
-    """Turn data into ``batch(step)``. A callable is used as is (and resumes exactly); an iterable is cycled."""
-    if callable(data):
-        return data
-    state: dict[str, Any] = {"it": iter(data)}
+class Conditioned(nn.Module):
+    """``G(z, cond)`` or ``D(x, cond)`` seen as a one-argument module, so d_step/g_step serve conditional GANs.
 
-    def batch(step: int) -> Tensor:
+    Its parameters are the wrapped module's, so freezing, gradient norms and syncing all see the real network.
+    With ``keep_styles`` (a D with a style regressor) each call also appends D's style read-out to ``styles``.
+    """
+
+    def __init__(self, module: nn.Module, cond: Tensor, keep_styles: bool = False):
+        super().__init__()
+        self.module, self.cond, self.keep_styles = module, cond, keep_styles
+        self.styles: list[Tensor] = []
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.keep_styles:
+            return self.module(x, self.cond)
+        logits, styles = self.module(x, self.cond, return_style=True)
+        self.styles.append(styles)
+        return logits
+
+
+def _as_batches(data: Callable[[int], Any] | Iterable[Any], conditional: bool) -> Callable[[int], tuple[Tensor, Tensor | None]]:
+    """Turn data into ``batch(step) -> (x_real, cond or None)``.
+
+    A callable is used as is (and resumes exactly); an iterable (a DataLoader) is cycled. Items are images,
+    or (images, cond) pairs for a conditional G (an unconditional G ignores anything after the images).
+    """
+    state: dict[str, Any] = {"it": None}
+
+    def draw(step: int) -> Any:
+        if callable(data):
+            return data(step)
         try:
-            x = next(state["it"])
-        except StopIteration:  # another epoch
+            return next(state["it"])
+        except (StopIteration, TypeError):  # first call, or another epoch
             state["it"] = iter(data)
-            x = next(state["it"])
-        return x[0] if isinstance(x, (list, tuple)) else x
+            return next(state["it"])
+
+    def batch(step: int) -> tuple[Tensor, Tensor | None]:
+        item = draw(step)
+        if isinstance(item, (list, tuple)):
+            return item[0], (item[1] if conditional else None)
+        if conditional:
+            raise ValueError("a conditional generator (it has cond_dim) needs batches of (images, cond) pairs, "
+                             "e.g. data.face_batches(..., with_style=True)")
+        return item, None
 
     return batch
 
@@ -136,7 +169,8 @@ def fit(G: nn.Module, D: nn.Module, data: Callable[[int], Tensor] | Iterable[Ten
     """Train ``G`` against ``D`` for ``cfg.steps`` generator updates; return a ``Run`` with the history.
 
     ``data`` is ``batch(step) -> (B, 3, H, W)`` in [-1, 1] (exactly resumable; see ``data.face_batches``)
-    or any iterable of batches (a DataLoader). With ``run_dir``, a checkpoint ``last.pt`` is written every
+    or any iterable of batches (a DataLoader); for a conditional G (one with ``cond_dim``) each batch is an
+    ``(images, cond)`` pair and the fakes of a step are generated for that batch's conditions. With ``run_dir``, a checkpoint ``last.pt`` is written every
     ``cfg.checkpoint_every`` steps and at the end, and ``resume=True`` continues from it.
     Callbacks get the Run every ``callback_every`` steps and at the end.
     """
@@ -150,7 +184,7 @@ def fit(G: nn.Module, D: nn.Module, data: Callable[[int], Tensor] | Iterable[Ten
     ema = EMA(G, cfg.ema) if cfg.ema > 0 else None
     z_gen = torch.Generator(device="cpu").manual_seed(cfg.seed * 1000 + rank)
     history: dict[str, list[float]] = {k: [] for k in HISTORY_KEYS}
-    start = 0
+    start, state = 0, None
     ckpt = Path(run_dir) / "last.pt" if run_dir is not None else None
     if ckpt is not None and resume and ckpt.exists():
         state = checkpoints.safe_torch_load(ckpt, "training checkpoint")
@@ -161,6 +195,9 @@ def fit(G: nn.Module, D: nn.Module, data: Callable[[int], Tensor] | Iterable[Ten
         z_gen.set_state(state["z_gen"])
         torch.set_rng_state(state["torch_rng"])
         history, start = state["history"], int(state["step"])
+        if start > cfg.steps:
+            raise ValueError(f"{ckpt} is at step {start}, past cfg.steps={cfg.steps}: raise steps to continue it, "
+                             f"or use another run_dir (or resume=False) to start over")
     if ema is not None:
         ema.model.to(device)
     distributed.sync_params(G), distributed.sync_params(D)  # every process starts from rank 0's weights
@@ -171,7 +208,12 @@ def fit(G: nn.Module, D: nn.Module, data: Callable[[int], Tensor] | Iterable[Ten
     fp16 = dev.needs_grad_scaler(device, enabled=cfg.amp)
     scaler_G = torch.amp.GradScaler(device.type) if fp16 else None
     scaler_D = torch.amp.GradScaler(device.type) if fp16 else None
-    batch = _as_batches(data)
+    for scaler, key in ((scaler_G, "scaler_G"), (scaler_D, "scaler_D")):  # fp16 loss scales resume too
+        if scaler is not None and state is not None and state.get(key):
+            scaler.load_state_dict(state[key])
+    conditional = bool(getattr(distributed.unwrap(G), "cond_dim", 0))
+    style_weight = cfg.style_weight if conditional and getattr(distributed.unwrap(D), "regress", None) is not None else 0.0
+    batch = _as_batches(data, conditional)
     last_good = str(ckpt) if ckpt is not None and ckpt.exists() else "none (no run_dir, or no checkpoint yet)"
 
     def save(step: int) -> None:
@@ -180,7 +222,9 @@ def fit(G: nn.Module, D: nn.Module, data: Callable[[int], Tensor] | Iterable[Ten
             return
         state = {"G": G.state_dict(), "D": D.state_dict(), "opt_G": opt_G.state_dict(), "opt_D": opt_D.state_dict(),
                  "ema": ema.state_dict() if ema is not None else None, "z_gen": z_gen.get_state(),
-                 "torch_rng": torch.get_rng_state(), "history": history, "step": step, "config": cfg.as_dict()}
+                 "torch_rng": torch.get_rng_state(), "history": history, "step": step, "config": cfg.as_dict(),
+                 "scaler_G": scaler_G.state_dict() if scaler_G is not None else None,
+                 "scaler_D": scaler_D.state_dict() if scaler_D is not None else None}
         checkpoints.atomic_write(ckpt, lambda fh: torch.save(state, fh))
         last_good = f"{ckpt} (step {step})"
 
@@ -191,17 +235,26 @@ def fit(G: nn.Module, D: nn.Module, data: Callable[[int], Tensor] | Iterable[Ten
     G.train(), D.train()
     for step in range(start, cfg.steps):
         for k in range(cfg.n_critic):  # D sees n_critic fresh real batches per G step
-            x_real = batch(step * cfg.n_critic + k).to(device, non_blocking=True).contiguous(memory_format=memory)
+            x_real, cond = batch(step * cfg.n_critic + k)
+            x_real = x_real.to(device, non_blocking=True).contiguous(memory_format=memory)
+            G_c, D_c = G_train, D_train
+            d_aux = g_aux = None
+            if cond is not None:  # fakes get the real batch's conditions: c is drawn from the data
+                cond = cond.to(device)
+                G_c, D_c = Conditioned(G_train, cond), Conditioned(D_train, cond, keep_styles=style_weight > 0)
+                if style_weight > 0:  # D reads the style of the real faces (its first call), G's fakes must match c
+                    d_aux = lambda D_c=D_c, cond=cond: style_weight * losses.style_regression_loss(D_c.styles[0], cond)  # noqa: E731
+                    g_aux = lambda D_c=D_c, cond=cond: style_weight * losses.style_regression_loss(D_c.styles[-1], cond)  # noqa: E731
             z = torch.randn(x_real.shape[0], cfg.z_dim, generator=z_gen).to(device)
             x_fake = None
             if cfg.n_critic == 1:  # one G forward serves both steps (G is unchanged until its own step)
                 with amp:
-                    x_fake = G_train(z)
-            stats_d = d_step(G_train, D_train, opt_D, x_real, z, cfg.loss, autocast=amp, scaler=scaler_D, x_fake=x_fake)
+                    x_fake = G_c(z)
+            stats_d = d_step(G_c, D_c, opt_D, x_real, z, cfg.loss, autocast=amp, scaler=scaler_D, x_fake=x_fake, aux_loss=d_aux)
             n_window += x_real.shape[0]
         if x_fake is None:
-            z = torch.randn(cfg.batch_size, cfg.z_dim, generator=z_gen).to(device)
-        stats_g = g_step(G_train, D_train, opt_G, z, cfg.loss, autocast=amp, scaler=scaler_G, x_fake=x_fake)
+            z = torch.randn(x_real.shape[0], cfg.z_dim, generator=z_gen).to(device)
+        stats_g = g_step(G_c, D_c, opt_G, z, cfg.loss, autocast=amp, scaler=scaler_G, x_fake=x_fake, aux_loss=g_aux)
         _check_finite({"d_loss": stats_d["d_loss"], "g_loss": stats_g["g_loss"]}, step + 1, last_good)
         distributed.sync_buffers(G), distributed.sync_buffers(D)  # batch-norm statistics follow rank 0
         if ema is not None:
@@ -211,8 +264,10 @@ def fit(G: nn.Module, D: nn.Module, data: Callable[[int], Tensor] | Iterable[Ten
             elapsed = time.perf_counter() - t_window
             row = {"step": done, "d_loss": stats_d["d_loss"], "g_loss": stats_g["g_loss"], "d_real": stats_d["d_real"],
                    "d_fake": stats_d["d_fake"], "gp": stats_d["gp"], "img_per_s": n_window * world / max(elapsed, 1e-9)}
+            if style_weight > 0:  # the style regression: D on real faces, G on its fakes
+                row.update(style_d=stats_d["aux"] / style_weight, style_g=stats_g["aux"] / style_weight)
             for key, value in row.items():
-                history[key].append(float(value))
+                history.setdefault(key, []).append(float(value))
             t_window, n_window = time.perf_counter(), 0
             bar.set_postfix(d_loss=f"{row['d_loss']:.3f}", g_loss=f"{row['g_loss']:.3f}", img_s=f"{row['img_per_s']:.0f}")
         bar.update(1)
@@ -243,10 +298,12 @@ class _NoBar:
 
 
 @torch.no_grad()
-def generate(G: nn.Module, n: int | None = None, *, z: Tensor | None = None, generator: torch.Generator | None = None,
-             device: torch.device | str | None = None, batch_size: int = 256) -> Tensor:
+def generate(G: nn.Module, n: int | None = None, *, z: Tensor | None = None, cond: Tensor | None = None,
+             generator: torch.Generator | None = None, device: torch.device | str | None = None,
+             batch_size: int = 256) -> Tensor:
     """Sample ``n`` images from G (eval mode) for noise drawn with ``generator``, or for given ``z``; return them on the CPU.
 
+    A conditional G needs ``cond``: one style vector ``(cond_dim,)`` for all, or ``(n, cond_dim)``.
     Taught in 03_dcgan_faces, section 5.
     """
     G = distributed.unwrap(G)
@@ -254,12 +311,21 @@ def generate(G: nn.Module, n: int | None = None, *, z: Tensor | None = None, gen
         if n is None or n < 1:
             raise ValueError("generate needs n >= 1 or a noise tensor z")
         z = torch.randn(n, G.z_dim, generator=generator)
+    cond_dim = getattr(G, "cond_dim", 0)
+    if cond_dim:
+        if cond is None:
+            raise ValueError(f"this generator is conditional: pass cond, a style vector of length {cond_dim} (or one per sample)")
+        cond = torch.as_tensor(cond, dtype=torch.float32)
+        cond = cond.expand(len(z), -1) if cond.dim() == 1 else cond
     device = next(G.parameters()).device if device is None else dev.get_device(device)
     was_training = G.training
     G.eval().to(device)
-    out = torch.cat([G(z[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(z), batch_size)])
+    parts = []
+    for i in range(0, len(z), batch_size):
+        zi = z[i : i + batch_size].to(device)
+        parts.append((G(zi, cond[i : i + batch_size].to(device)) if cond_dim else G(zi)).float().cpu())
     G.train(was_training)
-    return out
+    return torch.cat(parts)
 
 
 def slerp(z0: Tensor, z1: Tensor, t: float) -> Tensor:

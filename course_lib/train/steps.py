@@ -112,6 +112,7 @@ def d_step(
     scaler: Any = None,
     generator: torch.Generator | None = None,
     x_fake: Tensor | None = None,
+    aux_loss: Callable[[], Tensor] | None = None,
 ) -> dict[str, float]:
     """Update D once on a real batch and a fake batch G(z); return floats describing the step.
 
@@ -121,7 +122,9 @@ def d_step(
     ``gp_weight`` overrides the pair's default penalty (10 for "wgan-gp", 0 otherwise); ``generator``
     seeds its interpolates. Returns ``d_loss`` (without the penalty), ``gp``, ``d_real`` = mean D(x),
     ``d_fake`` = mean D(G(z)) as probabilities (sigmoid of the score, only indicative for
-    Wasserstein/hinge critics) and ``d_grad_norm``. Taught in 02_training_dynamics, section 3.
+    Wasserstein/hinge critics) and ``d_grad_norm``. ``aux_loss``, called after D's forward passes, adds a
+    term to D's loss (``fit`` uses it for a conditional D's style regression), reported as ``aux`` when given.
+    Taught in 02_training_dynamics, section 3.
     """
     pair = get_loss(loss)
     weight = pair.gp_weight if gp_weight is None else float(gp_weight)
@@ -134,14 +137,18 @@ def d_step(
         # Losses in fp32: under bf16/fp16 autocast, softplus of a low-precision logit loses digits.
         d_loss = pair.d(logits_real.float(), logits_fake.float())
         gp = losses.gradient_penalty(D, x_real, x_fake, weight, generator) if weight > 0 else torch.zeros(())
-    norm = _update(d_loss + gp, D, opt_D, scaler)
-    return {
+        aux = aux_loss() if aux_loss is not None else torch.zeros(())
+    norm = _update(d_loss + gp + aux, D, opt_D, scaler)
+    stats = {
         "d_loss": float(d_loss.detach()),
         "gp": float(gp.detach()),
         "d_real": float(torch.sigmoid(logits_real.detach().float()).mean()),
         "d_fake": float(torch.sigmoid(logits_fake.detach().float()).mean()),
         "d_grad_norm": norm,
     }
+    if aux_loss is not None:
+        stats["aux"] = float(aux.detach())
+    return stats
 
 
 def g_step(
@@ -153,11 +160,13 @@ def g_step(
     autocast: ContextManager[Any] | None = None,
     scaler: Any = None,
     x_fake: Tensor | None = None,
+    aux_loss: Callable[[], Tensor] | None = None,
 ) -> dict[str, float]:
     """Update G once through a frozen D; return ``g_loss``, ``d_fake`` = mean D(G(z)) and ``g_grad_norm``.
 
     D's parameters are frozen during the step (gradients flow through D to G, not into D's weights).
     ``x_fake``: a G(z) made earlier *with* its graph (G unchanged since), reused instead of a new forward.
+    ``aux_loss``, called after D's forward pass, adds a term to G's loss (reported as ``aux`` when given).
     Taught in 02_training_dynamics, section 3.
     """
     pair = get_loss(loss)
@@ -165,9 +174,13 @@ def g_step(
         with autocast if autocast is not None else contextlib.nullcontext():
             logits_fake = D(G(z) if x_fake is None else x_fake)
             g_loss = pair.g(logits_fake.float())
-        norm = _update(g_loss, G, opt_G, scaler)
-    return {
+            aux = aux_loss() if aux_loss is not None else torch.zeros(())
+        norm = _update(g_loss + aux, G, opt_G, scaler)
+    stats = {
         "g_loss": float(g_loss.detach()),
         "d_fake": float(torch.sigmoid(logits_fake.detach().float()).mean()),
         "g_grad_norm": norm,
     }
+    if aux_loss is not None:
+        stats["aux"] = float(aux.detach())
+    return stats

@@ -1,74 +1,14 @@
-"""Generators and discriminators, from toy MLPs to the networks of the later notebooks.
-
-Conventions shared by every model here:
-- a generator maps noise ``z`` of shape ``(B, z_dim)`` to samples;
-- a discriminator returns **logits of shape (B,)**, one per sample (``losses`` turns them into losses);
-- nothing is seeded here: build models after ``set_seed()``.
-"""
+"""DCGAN (03_dcgan_faces): Radford et al. 2016, for 32, 64 and 128 px images."""
 from __future__ import annotations
 
 import math
 
 import torch
 from torch import nn
-from torch.nn.utils import parametrizations
+from torch.nn.utils import parametrizations, parametrize
 
+from course_lib.models.common import _check_positive
 
-def _check_positive(**values: int) -> None:
-    for name, value in values.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
-
-
-def count_params(module: nn.Module) -> int:
-    """Return the number of trainable parameters of ``module``. Taught in 02_training_dynamics, section 2."""
-    return sum(p.numel() for p in module.parameters() if p.requires_grad)
-
-
-# --------------------------------------------------------------------------------------------------
-# Toy MLPs (01_minimax_game, 02_training_dynamics): 1-D and 2-D data
-# --------------------------------------------------------------------------------------------------
-def mlp_generator(z_dim: int, out_dim: int, hidden: int = 128, depth: int = 3) -> nn.Sequential:
-    """Build an MLP generator: ``depth`` hidden layers of width ``hidden`` with ReLU, linear output.
-
-    Maps ``(B, z_dim)`` to ``(B, out_dim)``. The output is unbounded (no tanh) because toy data
-    lives on its own scale, e.g. a ring of radius 2. Taught in 02_training_dynamics, section 2.
-    """
-    _check_positive(z_dim=z_dim, out_dim=out_dim, hidden=hidden, depth=depth)
-    layers: list[nn.Module] = []
-    width = z_dim
-    for _ in range(depth):
-        layers += [nn.Linear(width, hidden), nn.ReLU()]  # (B, hidden)
-        width = hidden
-    layers.append(nn.Linear(width, out_dim))  # (B, out_dim)
-    return nn.Sequential(*layers)
-
-
-def mlp_discriminator(in_dim: int, hidden: int = 128, depth: int = 3, spectral_norm: bool = False) -> nn.Sequential:
-    """Build an MLP discriminator returning logits of shape ``(B,)``.
-
-    ``depth`` hidden layers of width ``hidden`` with LeakyReLU(0.2) (no dead units, so D keeps a
-    gradient everywhere for G). ``spectral_norm=True`` divides every weight by its largest singular
-    value, which makes D 1-Lipschitz (up to the activations' slope). Taught in 02_training_dynamics, section 2.
-    """
-    _check_positive(in_dim=in_dim, hidden=hidden, depth=depth)
-
-    def linear(n_in: int, n_out: int) -> nn.Module:
-        layer = nn.Linear(n_in, n_out)
-        return parametrizations.spectral_norm(layer) if spectral_norm else layer
-
-    layers: list[nn.Module] = []
-    width = in_dim
-    for _ in range(depth):
-        layers += [linear(width, hidden), nn.LeakyReLU(0.2)]  # (B, hidden)
-        width = hidden
-    layers += [linear(width, 1), nn.Flatten(start_dim=0)]  # (B, 1) -> (B,)
-    return nn.Sequential(*layers)
-
-
-# --------------------------------------------------------------------------------------------------
-# DCGAN (03_dcgan_faces): Radford et al. 2016, for 32, 64 and 128 px images
-# --------------------------------------------------------------------------------------------------
 DCGAN_SIZES = (32, 64, 128)
 
 
@@ -153,14 +93,15 @@ class DCGANDiscriminator(nn.Module):
 def dcgan_init(module: nn.Module) -> None:
     """DCGAN weight init: conv weights ~ N(0, 0.02), batch-norm scales ~ N(1, 0.02), biases 0.
 
-    Use ``G.apply(dcgan_init)``. Taught in 03_dcgan_faces, section 2 (exercise 3.2).
+    Use ``G.apply(dcgan_init)``. Linear layers keep their own init (FiLM's start as the identity).
+    Taught in 03_dcgan_faces, section 2 (exercise 3.2).
     """
-    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-        weight = getattr(module, "parametrizations", None)
-        w = module.parametrizations.weight.original if weight is not None and hasattr(weight, "weight") else module.weight
-        nn.init.normal_(w, 0.0, 0.02)
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        # under spectral norm the stored weight is parametrizations.weight.original
+        weight = module.parametrizations.weight.original if parametrize.is_parametrized(module, "weight") else module.weight
+        nn.init.normal_(weight, 0.0, 0.02)
         if module.bias is not None:
             nn.init.zeros_(module.bias)
-    elif isinstance(module, nn.BatchNorm2d):
+    elif isinstance(module, nn.BatchNorm2d) and module.affine:
         nn.init.normal_(module.weight, 1.0, 0.02)
         nn.init.zeros_(module.bias)

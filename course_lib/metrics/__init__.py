@@ -1,0 +1,21 @@
+"""Measuring GANs: what the notebooks assert and tabulate.
+
+- Image metrics (03_dcgan_faces, 06_evaluation_fairness) on domain-encoder features: precision, recall,
+  density and coverage on k-NN manifolds, FID and KID, skin-tone histograms and total variation.
+- Conditional generation (04_conditional_gan): requested vs produced lip colour, identity drift.
+- Toy metrics (01_minimax_game, 02_training_dynamics): densities on a 1-D grid (the optimal D, the value
+  V(D, G), KL and Jensen-Shannon divergences) and sample scores against a known Gaussian mixture
+  (modes covered, high-quality fraction), plus D evaluated over a 2-D grid for pictures.
+"""
+from course_lib.metrics.conditional import (
+    identity_drift, identity_features, lip_colour_error, lipstick_requests, obedience_report,
+)
+from course_lib.metrics.images import face_report, fid, kid, precision_recall, tone_histogram, total_variation
+from course_lib.metrics.toy import (
+    d_on_grid, high_quality_fraction, jsd_on_grid, kl_on_grid, minimax_value_on_grid, mode_counts, modes_covered,
+    optimal_discriminator, toy_scores,
+)
+
+__all__ = ["d_on_grid", "face_report", "identity_drift", "identity_features", "lip_colour_error", "lipstick_requests", "obedience_report", "fid", "high_quality_fraction", "jsd_on_grid", "kid", "kl_on_grid",
+           "minimax_value_on_grid", "mode_counts", "modes_covered", "optimal_discriminator", "precision_recall",
+           "tone_histogram", "total_variation", "toy_scores"]

@@ -1,0 +1,16 @@
+"""Generators and discriminators, from toy MLPs to the networks of the later notebooks.
+
+Conventions shared by every model here:
+- a generator maps noise ``z`` of shape ``(B, z_dim)`` to samples;
+- a discriminator returns **logits of shape (B,)**, one per sample (``losses`` turns them into losses);
+- nothing is seeded here: build models after ``set_seed()``.
+"""
+from course_lib.models.common import count_params
+from course_lib.models.conditional import (
+    CondGeneratorBlock, ConditionalDiscriminator, ConditionalGenerator, FiLM,
+)
+from course_lib.models.dcgan import DCGAN_SIZES, DCGANDiscriminator, DCGANGenerator, dcgan_init, generator_block
+from course_lib.models.mlp import mlp_discriminator, mlp_generator
+
+__all__ = ["DCGAN_SIZES", "CondGeneratorBlock", "ConditionalDiscriminator", "ConditionalGenerator", "DCGANDiscriminator",
+           "DCGANGenerator", "FiLM", "count_params", "dcgan_init", "generator_block", "mlp_discriminator", "mlp_generator"]
