@@ -156,24 +156,26 @@ def _version_tuple(text: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
+def _installed(dists: list[str]) -> tuple[str, str]:
+    """The first of ``dists`` that is installed and its version, or (the first name, "") if none is."""
+    from importlib import metadata
+
+    for name in dists:
+        try:
+            return name, metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return dists[0], ""
+
+
 def check_environment() -> list[dict[str, str]]:
     """Check the packages the course uses; each row says what was found and, if wrong, how to fix it.
 
     Taught in 00_welcome, section 2.
     """
-    from importlib import metadata
-
     rows = []
-    for module, dist, minimum, required in _REQUIREMENTS:
-        found = ""
-        for name in dist.split("|"):
-            try:
-                found = metadata.version(name)
-                dist = name
-                break
-            except metadata.PackageNotFoundError:
-                continue
-        dist = dist.split("|")[0] if not found else dist
+    for module, dists, minimum, required in _REQUIREMENTS:
+        dist, found = _installed(dists.split("|"))
         if found and _version_tuple(found) >= _version_tuple(minimum):
             status, fix = "ok", ""
         elif not required:

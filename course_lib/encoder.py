@@ -74,18 +74,21 @@ class DomainEncoder(nn.Module):
         """Return the (B, 256) features used by FID, KID and precision/recall."""
         return self.trunk(self.stem(self.prepare(x)))
 
+    def _log_attention(self, s: torch.Tensor) -> torch.Tensor:
+        """Stem features (B, 64, 32, 32) -> log attention over the 64 x 64 pixels, (B, regions, 64*64)."""
+        logits = F.interpolate(self.where(s), size=(64, 64), mode="bilinear", align_corners=False)
+        return logits.flatten(2).log_softmax(-1)
+
     def attention(self, x: torch.Tensor) -> torch.Tensor:
         """Where each colour region is: (B, regions, 64, 64) maps that each sum to 1."""
-        logits = F.interpolate(self.where(self.stem(self.prepare(x))), size=(64, 64), mode="bilinear", align_corners=False)
-        return logits.flatten(2).softmax(-1).view_as(logits)
+        return self._log_attention(self.stem(self.prepare(x))).exp().unflatten(2, (64, 64))
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         x = self.prepare(x)
         s = self.stem(x)
         h = self.trunk(s)
         out = {name: head(h) for name, head in self.heads.items()}
-        logits = F.interpolate(self.where(s), size=(64, 64), mode="bilinear", align_corners=False)
-        out["where"] = logits.flatten(2).log_softmax(-1)  # (B, regions, 64*64) log attention
+        out["where"] = self._log_attention(s)  # (B, regions, 64*64) log attention
         colours = torch.einsum("brp,bcp->brc", out["where"].exp(), ((x + 1) / 2).flatten(2))  # (B, regions, 3) in [0, 1]
         for i, region in enumerate(COLOUR_REGIONS):
             out[f"{region}_rgb"] = colours[:, i]
@@ -93,10 +96,10 @@ class DomainEncoder(nn.Module):
         out["lipstick_rgb"] = torch.sigmoid(self.shade(self.shade_input(out)))
         return out
 
-    def shade_input(self, out: dict[str, torch.Tensor]) -> torch.Tensor:
-        """The shade head's standardised input: features and region colours, (B, SHADE_INPUTS)."""
+    def shade_input(self, out: dict[str, torch.Tensor], standardise: bool = True) -> torch.Tensor:
+        """The shade head's input: features and region colours, (B, SHADE_INPUTS), standardised by default."""
         x = torch.cat([out["features"], *(out[f"{r}_rgb"] for r in COLOUR_REGIONS)], 1)
-        return (x - self.shade_mean) / self.shade_std
+        return (x - self.shade_mean) / self.shade_std if standardise else x
 
 
 # --------------------------------------------------------------------------------------------------
@@ -241,7 +244,7 @@ def train_shade_head(model: DomainEncoder, cfg: ShadeConfig, callback=None) -> l
         for start in range(0, cfg.faces, 256):
             batch = faces.render_indices(range(start, min(start + 256, cfg.faces)), seed=cfg.seed, size=64, makeup=0.9)
             out = model(degrade(batch.images, gen))
-            inputs.append(torch.cat([out["features"], *(out[f"{r}_rgb"] for r in COLOUR_REGIONS)], 1))
+            inputs.append(model.shade_input(out, standardise=False))
             s, w = shade_targets(batch)
             shades.append(s), weights.append(w)
     x, y, w = torch.cat(inputs), torch.cat(shades), torch.cat(weights)

@@ -40,8 +40,6 @@ _HAIR = {  #        volume  cut   hairline  curve  bun   curl  alpha
 }
 
 
-
-
 # Small geometry helpers: shapes are (B, h, w) tensors over a window; parameters are (B, 1, 1).
 
 def _sq(x: torch.Tensor) -> torch.Tensor:

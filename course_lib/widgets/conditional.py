@@ -43,7 +43,7 @@ class StyleSliders:
 def style_sliders(G, enc=None, seed: int = 0, device=None, upscale: int = 3) -> StyleSliders:
     """Build the style widget for a conditional G: the face (noise) stays, the makeup follows the controls.
 
-    With the domain encoder ``enc``, the status line also reads back the lip colour G produced.
+    With the domain encoder ``enc``, the status line also reads back the lipstick shade G produced.
     """
     W = _ipywidgets()
     from course_lib import colour, makeup
