@@ -7,36 +7,17 @@ Usage: .venv/bin/python benchmarks/bench_faces.py [--repeats 7] [--threads 2]
 """
 from __future__ import annotations
 
-import argparse
-import os
-import platform
 import statistics
 import sys
-import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-
-def timed(fn) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
+from common import setup, timed
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args(argv)
-
-    import torch
+    args = setup(__doc__, argv, repeats=7)
 
     from course_lib import faces
 
-    torch.set_num_threads(args.threads)
-    print(f"# {' '.join(sys.argv)}")
-    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {args.threads} threads")
     cases = {  # name -> (faces per call, function of the repeat index)
         "64 px, batched (512 faces, half wearing makeup)": (512, lambda r: faces.render_indices(range(512), seed=r, size=64, makeup=0.5)),
         "64 px, bare faces only (512)": (512, lambda r: faces.render_indices(range(512), seed=r, size=64, makeup=False)),

@@ -195,21 +195,24 @@ def paired_faces(n: int, size: int = 64, seed: int = 0) -> dict:
             "tone": torch.tensor([i.tone for i in ids])}
 
 
-def transfer_triplets(n: int, size: int = 64, seed: int = 0) -> dict:
+def transfer_triplets(n: int, size: int = 64, seed: int = 0, start: int = 0) -> dict:
     """Return ``n`` makeup-transfer triplets with ground truth.
 
     ``source`` is a bare face, ``reference`` another person wearing makeup, and ``target`` is the source
     identity rendered wearing the reference's makeup: exactly what a perfect transfer would output.
     Keys: ``source``, ``reference``, ``target`` (``(n, 3, H, W)`` in [-1, 1]), ``masks`` (of the target, which
     are the source's), ``reference_masks``, ``style`` ``(n, 15)``, ``tone`` (the source's Monk tone).
+    Triplet ``i`` is a pure function of (``seed``, ``start + i``); a training stream takes ``start = step * n``.
     Taught in 05_makeup_transfer, section 4.
     """
     from course_lib import faces
 
     if not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive int, got {n!r}")
-    src = [faces.sample_face(seed, 2 * i, makeup=False)[0] for i in range(n)]
-    refs = [faces.sample_face(seed, 2 * i + 1, makeup=True) for i in range(n)]
+    if not isinstance(start, int) or start < 0:
+        raise ValueError(f"start must be a non-negative int, got {start!r}")
+    src = [faces.sample_face(seed, 2 * i, makeup=False)[0] for i in range(start, start + n)]
+    refs = [faces.sample_face(seed, 2 * i + 1, makeup=True) for i in range(start, start + n)]
     styles = [r[1] for r in refs]
     source = faces.render(src, size=size)
     reference = faces.render([r[0] for r in refs], styles, size=size)

@@ -211,3 +211,93 @@ def style_regression_loss(predicted: Tensor, style: Tensor) -> Tensor:
         for j, o in _COLOUR_OPACITY.items():
             weight[:, j] = style[:, o]
     return (weight * (predicted.float() - style.float()).pow(2)).sum(1).mean()
+
+
+# --------------------------------------------------------------------------------------------------
+# Makeup transfer (05_makeup_transfer): cycle, identity and the region histogram loss of BeautyGAN
+# --------------------------------------------------------------------------------------------------
+def _check_same(a: object, b: object, names: tuple[str, str]) -> tuple[Tensor, Tensor]:
+    for x, name in zip((a, b), names):
+        if not isinstance(x, torch.Tensor) or not x.is_floating_point() or x.dim() != 4:
+            raise ValueError(f"{name} must be a float tensor (B, C, H, W), got "
+                             f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
+    if a.shape != b.shape:
+        raise ValueError(f"{names[0]} {tuple(a.shape)} and {names[1]} {tuple(b.shape)} must have the same shape")
+    return a, b
+
+
+def cycle_loss(reconstructed: Tensor, original: Tensor) -> Tensor:
+    """L1 cycle-consistency (CycleGAN, Zhu et al. 2017):  L_cyc = E |G(G(x, y), x) - x|_1.
+
+    In BeautyGAN, G(x, y) puts y's makeup on x and takes it off y; running G again on those outputs must
+    give back the inputs, so G cannot invent a new face while it moves the makeup. Averaged over pixels.
+    """
+    reconstructed, original = _check_same(reconstructed, original, ("reconstructed", "original"))
+    return (reconstructed - original).abs().mean()
+
+
+def histogram_match(values: Tensor, reference: Tensor) -> Tensor:
+    """Map each channel of ``values`` (C, N) onto the distribution of ``reference`` (C, M), by rank.
+
+    The pixel with rank r among N takes the reference's quantile r / (N - 1): sort, index, scatter back.
+    This is scikit-image's ``match_histograms`` for masked pixels, vectorised over channels, in torch.
+    """
+    if values.dim() != 2 or reference.dim() != 2 or values.shape[0] != reference.shape[0]:
+        raise ValueError(f"values (C, N) and reference (C, M) must share C, got {tuple(values.shape)} and {tuple(reference.shape)}")
+    if values.shape[1] == 0 or reference.shape[1] == 0:
+        raise ValueError("values and reference need at least one pixel each")
+    n, m = values.shape[1], reference.shape[1]
+    order = values.argsort(dim=1)  # (C, N): the pixel of each rank
+    ref_sorted = reference.sort(dim=1).values  # (C, M)
+    pos = torch.linspace(0, m - 1, n, device=values.device).round().long()  # rank r -> reference index
+    matched = torch.empty_like(values)
+    matched.scatter_(1, order, ref_sorted[:, pos])
+    return matched
+
+
+def dice_loss(pred: Tensor, target: Tensor, eps: float = 1.0) -> Tensor:
+    """Soft Dice loss per image and channel, averaged:  1 - (2 sum p t + eps) / (sum p + sum t + eps).
+
+    It scores a mask by its *overlap* with the truth, so a region covering 0.7 % of the image (the lips at
+    64 px) counts as much as a large one; a per-pixel loss would be nearly satisfied by predicting nothing
+    there. ``pred`` and ``target``: (B, C, H, W) in [0, 1]. (Milletari et al. 2016, V-Net.)
+    """
+    pred, target = _check_same(pred, target, ("pred", "target"))
+    inter = (pred * target).sum((2, 3))
+    return (1 - (2 * inter + eps) / (pred.sum((2, 3)) + target.sum((2, 3)) + eps)).mean()
+
+
+# The regions and weights of the histogram loss: lips and the eyeshadow zone carry the makeup; the cheeks
+# (blush) get a small weight because their mask also covers bare skin, whose *tone* must not be transferred.
+HISTOGRAM_REGIONS = {"lips": 1.0, "eyeshadow": 1.0, "cheeks": 0.1}
+
+
+def region_histogram_loss(output: Tensor, reference: Tensor, output_masks: dict, reference_masks: dict,
+                          weights: dict[str, float] | None = None, threshold: float = 0.5) -> Tensor:
+    """BeautyGAN's makeup loss: per region, L1 between the output and its histogram-matched version.
+
+        L_hist = sum_r  w_r  E_b | M_r^b (x_out^b - HM(x_out^b[M_r], y_ref^b[M'_r])) |_1
+
+    HM re-colours the output's region pixels so their per-channel histogram equals the reference's same
+    region; the target is detached, so the gradient pulls the output's colours towards the reference's
+    while each pixel keeps its rank (its shading). ``output_masks`` / ``reference_masks``: region ->
+    (B, 1, H, W) masks (used for the loss at training time only). Images where a region has fewer than
+    4 pixels are skipped. Python loops run over the batch and regions, never over pixels.
+    """
+    output, reference = _check_same(output, reference, ("output", "reference"))
+    weights = HISTOGRAM_REGIONS if weights is None else weights
+    total = output.new_zeros(())
+    b, c = output.shape[:2]
+    for region, w in weights.items():
+        if region not in output_masks or region not in reference_masks:
+            raise ValueError(f"region {region!r} needs a mask in both output_masks and reference_masks")
+        m_out = output_masks[region].reshape(b, -1) > threshold  # (B, H*W)
+        m_ref = reference_masks[region].reshape(b, -1) > threshold
+        flat_out, flat_ref = output.reshape(b, c, -1), reference.reshape(b, c, -1)
+        for i in range(b):
+            if m_out[i].sum() < 4 or m_ref[i].sum() < 4:
+                continue
+            pixels = flat_out[i][:, m_out[i]]  # (C, N)
+            target = histogram_match(pixels.detach(), flat_ref[i][:, m_ref[i]].detach())
+            total = total + w * (pixels - target).abs().sum() / (b * c * m_out[i].sum())
+    return total

@@ -114,6 +114,25 @@ def to_png_bytes(img: np.ndarray, upscale: int = 1) -> bytes:
     return buf.getvalue()
 
 
+def before_after(before: np.ndarray, after: np.ndarray, split: float = 0.5, line: float = 1.0) -> np.ndarray:
+    """A before/after split view: ``before`` left of column ``split * W``, ``after`` right of it, a thin line between.
+
+    Both images are numpy ``(H, W, 3)`` in [0, 1] of the same shape. Taught in 05_makeup_transfer (try-on studio).
+    """
+    before, after = np.asarray(before, dtype=np.float32), np.asarray(after, dtype=np.float32)
+    if before.shape != after.shape or before.ndim != 3 or before.shape[-1] != 3:
+        raise ValueError(f"before and after must be (H, W, 3) images of one shape, got {before.shape} and {after.shape}")
+    if not 0.0 <= float(split) <= 1.0:
+        raise ValueError(f"split must lie in [0, 1], got {split!r}")
+    w = before.shape[1]
+    col = int(round(float(split) * w))
+    out = after.copy()
+    out[:, :col] = before[:, :col]
+    if 0 < col < w:
+        out[:, col - 1 : col + 1] = line  # the divider, two pixels wide
+    return out
+
+
 def plot_curves(history: dict[str, Sequence[float]], keys: Sequence[str] | None = None, ax=None, title: str | None = None):
     """Plot training curves from a history dict (``{"d_loss": [...], "g_loss": [...]}``); return the figure."""
     import matplotlib.pyplot as plt

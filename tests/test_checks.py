@@ -287,3 +287,75 @@ def test_projection_checker_accepts_the_reference_and_rejects_mistakes(capsys):
     for match, fn in wrong.items():
         with pytest.raises(checks.CheckError, match=match):
             checks.check_projection_logits(fn)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 05_makeup_transfer checkers
+# ---------------------------------------------------------------------------------------------------------
+def _cycle(G, x, y):
+    x_B, y_A = G(x, y)
+    y_rec, x_rec = G(y_A, x_B)
+    return (x_rec - x).abs().mean() + (y_rec - y).abs().mean()
+
+
+def test_cycle_checker_accepts_the_reference_and_rejects_mistakes(capsys):
+    checks.check_cycle_loss(_cycle)
+    assert "✓" in capsys.readouterr().out
+
+    def only_source(G, x, y):
+        x_B, y_A = G(x, y)
+        return (G(y_A, x_B)[1] - x).abs().mean()
+
+    def outputs_swapped(G, x, y):
+        x_B, y_A = G(x, y)
+        a, b = G(y_A, x_B)
+        return (a - x).abs().mean() + (b - y).abs().mean()
+
+    def inputs_swapped(G, x, y):
+        x_B, y_A = G(x, y)
+        c, d = G(x_B, y_A)
+        return (d - x).abs().mean() + (c - y).abs().mean()
+
+    def squared(G, x, y):
+        x_B, y_A = G(x, y)
+        a, b = G(y_A, x_B)
+        return (b - x).pow(2).mean() + (a - y).pow(2).mean()
+
+    def summed(G, x, y):
+        x_B, y_A = G(x, y)
+        a, b = G(y_A, x_B)
+        return (b - x).abs().sum() + (a - y).abs().sum()
+
+    for fn, hint in [(only_source, "reference's"), (outputs_swapped, "made-up first"), (inputs_swapped, "G\\(y_A, x_B\\)"),
+                     (squared, "L1"), (summed, "mean"), (lambda G, x, y: torch.tensor(0.0), "expected")]:
+        with pytest.raises(checks.CheckError, match=hint):
+            checks.check_cycle_loss(fn)
+
+
+def _hist(out, ref, m_out, m_ref):
+    pixels = out[:, m_out]
+    return (pixels - losses.histogram_match(pixels.detach(), ref[:, m_ref])).abs().mean()
+
+
+def test_region_histogram_checker_accepts_the_reference_and_rejects_mistakes(capsys):
+    checks.check_region_histogram_loss(_hist)
+    assert "✓" in capsys.readouterr().out
+
+    def mean_colour(out, ref, m_out, m_ref):
+        pixels = out[:, m_out]
+        return (pixels - ref[:, m_ref].mean(1, keepdim=True)).abs().mean()
+
+    def by_position(out, ref, m_out, m_ref):
+        pixels = out[:, m_out]
+        return (pixels - ref[:, m_ref][:, : pixels.shape[1]]).abs().mean()
+
+    def summed(out, ref, m_out, m_ref):
+        pixels = out[:, m_out]
+        return (pixels - losses.histogram_match(pixels.detach(), ref[:, m_ref])).abs().sum()
+
+    def no_gradient(out, ref, m_out, m_ref):
+        return _hist(out, ref, m_out, m_ref).detach()
+
+    for fn, hint in [(mean_colour, "mean"), (by_position, "by rank"), (summed, "do not sum"), (no_gradient, "no gradient")]:
+        with pytest.raises(checks.CheckError, match=hint):
+            checks.check_region_histogram_loss(fn)

@@ -2,9 +2,11 @@
 import pytest
 import torch
 
-from course_lib import checkpoints, config, data, encoder, metrics, models, train
+import numpy as np
 
-SHIPPED = ("encoder", "dcgan64", "cgan64")
+from course_lib import checkpoints, config, data, encoder, makeup, metrics, models, train, tryon
+
+SHIPPED = ("encoder", "dcgan64", "cgan64", "tryon64", "beautygan64")
 
 
 def test_every_shipped_checkpoint_is_listed_present_and_verified():
@@ -51,3 +53,47 @@ def test_cgan64_obeys_its_condition_and_keeps_identity(enc):
     assert report["lips_dE2000"] < 0.85 * report["lips_dE2000_mean_shade"], report
     assert report["lips_dE2000"] < 0.6 * report["lips_dE2000_zeroed"], report
     assert report["identity_drift_ratio"] < 0.5, report
+
+
+@pytest.fixture(scope="module")
+def transfer_scores():
+    """Scores on 240 triplets of data seed 98 (the manifest used seed 99; training used seed 0)."""
+    nets = tryon.load_models()
+    held = data.transfer_triplets(240, seed=98)
+    src = ((held["source"] + 1) / 2).permute(0, 2, 3, 1).numpy()
+    ref = ((held["reference"] + 1) / 2).permute(0, 2, 3, 1).numpy()
+    hist = np.stack([makeup.histogram_transfer(src[i], ref[i], {k: v[i, 0] for k, v in held["masks"].items()},
+                                               {k: v[i, 0] for k, v in held["reference_masks"].items()}) for i in range(len(src))])
+    with torch.no_grad():
+        outputs = {"shade": nets.G(held["source"], held["style"]), "histogram": hist,
+                   "reference": tryon.apply_reference(held["source"], held["reference"], nets=nets),
+                   "beautygan": tryon.apply_reference(held["source"], held["reference"], method="beautygan", nets=nets),
+                   "nothing": held["source"]}
+    return {name: metrics.transfer_scores(out, held) for name, out in outputs.items()}
+
+
+def _lips(scores, group=None):
+    rows = metrics.summarise(scores, by_group=group is not None)
+    return next(r for r in rows if r["group"] == (group or "all"))
+
+
+def test_tryon64_meets_the_try_on_targets(transfer_scores):
+    shade, hist = _lips(transfer_scores["shade"]), _lips(transfer_scores["histogram"])
+    # issue 7's targets, for the product path (a shade, no masks at inference); measured here: lips 1.05 against
+    # histogram matching's 11.0, SSIM 0.999, worst / best tone group 1.14
+    assert shade["lips"] <= 3.0 and shade["lips"] <= 0.7 * hist["lips"], (shade, hist)
+    assert shade["ssim_outside"] >= 0.95, shade
+    groups = [_lips(transfer_scores["shade"], g)["lips"] for g in metrics.TONE_GROUPS]
+    assert max(groups) <= 1.25 * min(groups), groups
+
+
+# Lips error as a share of doing nothing, guards above the values measured here on seed 98 (reference 0.39,
+# BeautyGAN-style 0.90): an untrained or broken model scores about 1.
+REF_GUARD = {"reference": 0.5, "beautygan": 0.95}
+
+
+def test_reference_transfer_beats_doing_nothing(transfer_scores):
+    nothing = _lips(transfer_scores["nothing"])
+    for name in ("reference", "beautygan"):
+        got = _lips(transfer_scores[name])
+        assert got["lips"] < REF_GUARD[name] * nothing["lips"] and got["ssim_outside"] > 0.9, (name, got, nothing)

@@ -133,3 +133,44 @@ def test_style_from_controls_builds_the_requested_look():
                                         "eyeshadow": "navy", "eyeshadow_intensity": 0.5, "blush": "none",
                                         "blush_intensity": 0.4, "eyeliner": False})
     assert look.lipstick is None and look.eyeshadow_opacity == 0.5 and look.blush is None and look.eyeliner is None
+
+
+@pytest.fixture(scope="module")
+def untrained_nets():
+    import torch
+
+    from course_lib import models, tryon
+
+    torch.manual_seed(0)
+    return tryon.TryOnModels(models.TryOnGenerator().eval(), models.StyleEncoder().eval(), models.ReferenceTransferGenerator().eval())
+
+
+def test_studio_render_logic_headless(untrained_nets):
+    state = widgets.StudioState()
+    values = {"source": "SynthFace", "face": 2, "mode": "shade", "lipstick": "plum", "lip_colour": "#123456", "finish": "gloss",
+              "eyeshadow": "gold", "blush": "none", "reference": 1, "method": "tryon", "intensity": 0.5,
+              "lips": True, "eyes": False, "cheeks": True, "split": 0.5}
+    before, after, text = widgets.studio_render(values, state, untrained_nets)
+    assert before.shape == after.shape == (64, 64, 3) and "lips, cheeks" in text and "eyeshadow" in text
+    before2, after2, text2 = widgets.studio_render({**values, "mode": "reference", "method": "beautygan"}, state, untrained_nets)
+    assert np.array_equal(before, before2) and "beautygan" in text2
+    with pytest.raises(ValueError, match="no photo uploaded"):
+        widgets.studio_render({**values, "source": "upload"}, state, untrained_nets)
+    from course_lib import viz
+
+    split = viz.before_after(before, after, 0.25)
+    assert np.array_equal(split[:, :15], before[:, :15]) and np.array_equal(split[:, 17:], after[:, 17:])
+    with pytest.raises(ValueError, match="split"):
+        viz.before_after(before, after, 1.5)
+
+
+def test_tryon_studio_redraws_and_reports(untrained_nets):
+    view = widgets.tryon_studio(nets=untrained_nets)
+    assert "redrawn in" in view.status.value
+    first = view.image.value
+    view.controls["split"].value = 0.9
+    assert view.image.value != first and "redrawn in" in view.status.value
+    view.controls["source"].value = "upload"  # nothing uploaded yet: a message, not a crash
+    assert view.status.value.startswith("cannot try on: no photo uploaded")
+    view.controls["source"].value = "grace_hopper"
+    assert "redrawn in" in view.status.value and view.last_ms > 0

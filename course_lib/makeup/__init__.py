@@ -7,9 +7,12 @@ from course_lib.makeup.baselines import histogram_transfer, reinhard_transfer
 from course_lib.makeup.catalogue import (
     CATALOGUE, FINISH_SHINE, FINISHES, PRODUCTS, VECTOR_FIELDS, MakeupStyle, shade,
 )
-from course_lib.makeup.layers import PRODUCT_MASK, apply_makeup, from_batch01, mask_batch, to_batch01
+from course_lib.makeup.layers import (
+    PRODUCT_MASK, apply_makeup, composite, from_batch01, mask_batch, params_from_vector, to_batch01,
+)
 
 __all__ = [
-    "CATALOGUE", "FINISHES", "FINISH_SHINE", "PRODUCTS", "PRODUCT_MASK", "VECTOR_FIELDS", "MakeupStyle",
-    "apply_makeup", "from_batch01", "histogram_transfer", "mask_batch", "reinhard_transfer", "shade", "to_batch01",
+    "apply_makeup", "CATALOGUE", "composite", "FINISH_SHINE", "FINISHES", "from_batch01", "histogram_transfer",
+    "MakeupStyle", "mask_batch", "params_from_vector", "PRODUCT_MASK", "PRODUCTS", "reinhard_transfer", "shade",
+    "to_batch01", "VECTOR_FIELDS"
 ]

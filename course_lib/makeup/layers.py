@@ -21,7 +21,8 @@ import numpy as np
 import torch
 
 from course_lib.colour import linear_to_srgb, luminance, srgb_to_linear
-from course_lib.makeup.catalogue import FINISH_SHINE, MakeupStyle
+from course_lib.colour import hex_to_rgb
+from course_lib.makeup.catalogue import CATALOGUE, FINISH_SHINE, VECTOR_FIELDS, MakeupStyle
 
 
 def to_batch01(image, name: str = "image") -> tuple[torch.Tensor, str]:
@@ -107,11 +108,38 @@ def _masked_mean(y: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     return (y * m).sum((2, 3), keepdim=True) / m.sum((2, 3), keepdim=True).clamp_min(1e-6)
 
 
-def _stack_colour(styles: list[MakeupStyle], attr: str, get_opacity) -> tuple[torch.Tensor, torch.Tensor]:
-    """Stack one product's colours (B, 3, 1, 1, linear) and opacities (B, 1, 1, 1); absent products get 0."""
-    rgb = torch.tensor([getattr(s, attr) or (0.0, 0.0, 0.0) for s in styles])
-    opacity = torch.tensor([get_opacity(s) if getattr(s, attr) else 0.0 for s in styles])
-    return srgb_to_linear(rgb).view(-1, 3, 1, 1), opacity.view(-1, 1, 1, 1)
+def _product_params(styles: list[MakeupStyle]) -> dict[str, dict[str, torch.Tensor]]:
+    """Each product's layer parameters as tensors: colour (B, 3, 1, 1, linear), opacity (0 where not worn),
+    shine and eyeshadow extent (B, 1, 1, 1)."""
+    def col(attr):
+        return srgb_to_linear(torch.tensor([getattr(s, attr) or (0.0, 0.0, 0.0) for s in styles])).view(-1, 3, 1, 1)
+
+    def num(values):
+        return torch.tensor(values, dtype=torch.float32).view(-1, 1, 1, 1)
+
+    return {
+        "lipstick": {"colour": col("lipstick"), "opacity": num([s.lip_opacity if s.lipstick else 0.0 for s in styles]),
+                     "shine": num([FINISH_SHINE[s.finish] for s in styles])},
+        "eyeshadow": {"colour": col("eyeshadow"), "opacity": num([s.eyeshadow_opacity if s.eyeshadow else 0.0 for s in styles]),
+                      "extent": num([s.eyeshadow_extent for s in styles])},
+        "blush": {"colour": col("blush"), "opacity": num([s.blush_opacity if s.blush else 0.0 for s in styles])},
+        "eyeliner": {"colour": col("eyeliner"), "opacity": num([s.eyeliner_opacity if s.eyeliner else 0.0 for s in styles])},
+    }
+
+
+def params_from_vector(style: torch.Tensor) -> dict[str, dict[str, torch.Tensor]]:
+    """The same parameters from style vectors ``(B, 15)`` (``VECTOR_FIELDS``), differentiably; eyeliner is black."""
+    if not isinstance(style, torch.Tensor) or style.dim() != 2 or style.shape[1] != len(VECTOR_FIELDS):
+        raise ValueError(f"style must be a tensor (B, {len(VECTOR_FIELDS)}) of style vectors (MakeupStyle.to_vector()), "
+                         f"got {tuple(style.shape) if isinstance(style, torch.Tensor) else type(style).__name__}")
+    v = style.float()[:, :, None, None]  # (B, 15, 1, 1)
+    black = srgb_to_linear(torch.tensor(hex_to_rgb(CATALOGUE["eyeliner"]["black"]))).view(1, 3, 1, 1).expand(len(v), 3, 1, 1)
+    return {
+        "lipstick": {"colour": srgb_to_linear(v[:, 0:3]), "opacity": v[:, 3:4], "shine": v[:, 4:5]},
+        "eyeshadow": {"colour": srgb_to_linear(v[:, 5:8]), "opacity": v[:, 8:9], "extent": v[:, 9:10].clamp_min(0.05)},
+        "blush": {"colour": srgb_to_linear(v[:, 10:13]), "opacity": v[:, 13:14]},
+        "eyeliner": {"colour": black.to(v), "opacity": v[:, 14:15]},
+    }
 
 
 def _shading(y: torch.Tensor, m: torch.Tensor, k: float) -> torch.Tensor:
@@ -119,9 +147,7 @@ def _shading(y: torch.Tensor, m: torch.Tensor, k: float) -> torch.Tensor:
     return (y / _masked_mean(y, m).clamp_min(1e-4)).clamp(0.3, 1.5) ** k
 
 
-def _lipstick(y, m, styles):
-    colour, opacity = _stack_colour(styles, "lipstick", lambda s: s.lip_opacity)
-    shine = torch.tensor([FINISH_SHINE[s.finish] for s in styles]).view(-1, 1, 1, 1)
+def _lipstick(y, m, colour, opacity, shine):
     ratio = _shading(y, m, 1.0)
     target = colour * ratio ** (0.6 + 0.8 * shine)  # matte flattens the shading, gloss deepens it
     # Gloss: a white highlight where the lips are brightest; only well inside the mask, where edge
@@ -130,19 +156,15 @@ def _lipstick(y, m, styles):
     return target + 0.5 * shine * shine * (ratio - 1.1).clamp(0, 1) * interior, opacity * m
 
 
-def _eyeshadow(y, m, styles):
-    colour, opacity = _stack_colour(styles, "eyeshadow", lambda s: s.eyeshadow_opacity)
-    extent = torch.tensor([s.eyeshadow_extent for s in styles]).view(-1, 1, 1, 1)
+def _eyeshadow(y, m, colour, opacity, extent):
     return colour * _shading(y, m, 0.7), opacity * m ** (1 / extent)  # small extent: hugs the lash line
 
 
-def _blush(y, m, styles):
-    colour, opacity = _stack_colour(styles, "blush", lambda s: s.blush_opacity)
+def _blush(y, m, colour, opacity):
     return colour * _shading(y, m, 0.5), opacity * m
 
 
-def _eyeliner(y, m, styles):
-    colour, opacity = _stack_colour(styles, "eyeliner", lambda s: s.eyeliner_opacity)
+def _eyeliner(y, m, colour, opacity):
     return colour, opacity * m
 
 
@@ -150,6 +172,25 @@ def _eyeliner(y, m, styles):
 LAYERS = {"lipstick": ("lips", _lipstick), "eyeshadow": ("eyeshadow", _eyeshadow),
           "blush": ("cheeks", _blush), "eyeliner": ("liner", _eyeliner)}
 PRODUCT_MASK = {product: mask for product, (mask, _) in LAYERS.items()}
+
+
+def composite(x01: torch.Tensor, masks: Mapping[str, torch.Tensor], style: torch.Tensor,
+              intensity: torch.Tensor | float = 1.0) -> torch.Tensor:
+    """The layer model on whole tensors, differentiable in the image, the masks and the style.
+
+    ``x01`` ``(B, 3, H, W)`` in [0, 1]; ``masks`` maps "lips", "eyeshadow", "cheeks", "liner" to soft masks
+    ``(B, 1, H, W)`` (for example *predicted* by a try-on generator); ``style`` ``(B, 15)`` vectors. It computes
+    what ``apply_makeup`` computes (which crops to the made-up area and is what the renderer uses), on every pixel,
+    so gradients reach the masks: 05_makeup_transfer's try-on generator learns where makeup goes through it.
+    """
+    params = params_from_vector(style)
+    x = srgb_to_linear(x01)
+    y = luminance(x)  # the shading every layer keeps, measured before any makeup
+    amount = torch.as_tensor(intensity, dtype=x.dtype).reshape(-1, 1, 1, 1)
+    for product, (mask_name, layer) in LAYERS.items():
+        target, alpha = layer(y, masks[mask_name], **params[product])
+        x = x + alpha * amount * (target - x)  # x <- x + a (target - x), in linear light
+    return linear_to_srgb(x)
 
 
 def _support(masks: list[torch.Tensor]) -> tuple[slice, slice] | None:
@@ -175,6 +216,7 @@ def apply_makeup(image, masks: Mapping, style: MakeupStyle | Sequence[MakeupStyl
     styles, amount = _styles(style, b), _intensity(intensity, b)
     used = [(product, *LAYERS[product]) for product in LAYERS if any(getattr(s, product) for s in styles)]
     region_masks = [mask_batch(masks, mask_name, b, (h, w)) for _, mask_name, _ in used]
+    params = _product_params(styles)
     box = _support(region_masks) if used else None
     if box is None or float(amount.max()) == 0.0:
         return from_batch01(x01, kind)
@@ -190,7 +232,8 @@ def apply_makeup(image, masks: Mapping, style: MakeupStyle | Sequence[MakeupStyl
             continue
         rows, cols, sel = sub[0], sub[1], torch.tensor(wearing)
         m = m[:, :, rows, cols]
-        target, alpha = layer(y[sel][:, :, rows, cols], m, [styles[i] for i in wearing])
+        sub_params = {k: v[sel] for k, v in params[product].items()}
+        target, alpha = layer(y[sel][:, :, rows, cols], m, **sub_params)
         alpha = alpha * amount[sel]
         xs = x[sel][:, :, rows, cols]
         x[sel, :, rows, cols] = xs + alpha * (target - xs)  # x <- x + a (target - x), in linear light

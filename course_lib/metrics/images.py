@@ -1,5 +1,7 @@
 """Image metrics in the domain encoder's feature space (03_dcgan_faces, 06_evaluation_fairness): precision,
-recall, density and coverage on k-NN manifolds, FID and KID, skin-tone histograms and total variation."""
+recall, density and coverage on k-NN manifolds (overall and per group of real points), FID and KID, skin-tone
+histograms and total variation, and the noise floor (the same metrics between two samples of real data) with the
+rule that turns it into verdicts: a difference smaller than the floor's distance from the ideal is "within noise"."""
 from __future__ import annotations
 
 import numpy as np
@@ -33,6 +35,11 @@ def _covered(queries: Tensor, support: Tensor, radii: Tensor, chunk: int = 1024)
     return torch.cat(counts)
 
 
+def _nearest_distance(queries: Tensor, support: Tensor, chunk: int = 1024) -> Tensor:
+    """For each query: the distance to its nearest support point, (B, )."""
+    return torch.cat([torch.cdist(queries[i : i + chunk], support).min(1).values for i in range(0, len(queries), chunk)])
+
+
 def precision_recall(real, fake, k: int = 3) -> dict[str, float]:
     """Improved precision and recall (Kynkaanniemi et al. 2019) plus density and coverage (Naeem et al. 2020).
 
@@ -50,7 +57,7 @@ def precision_recall(real, fake, k: int = 3) -> dict[str, float]:
     r_real, r_fake = _kth_neighbour_radius(real, k), _kth_neighbour_radius(fake, k)
     in_real = _covered(fake, real, r_real)  # for each fake: number of real balls containing it
     in_fake = _covered(real, fake, r_fake)
-    nearest_fake = torch.cat([torch.cdist(real[i : i + 1024], fake).min(1).values for i in range(0, len(real), 1024)])
+    nearest_fake = _nearest_distance(real, fake)
     return {
         "precision": float((in_real > 0).double().mean()),
         "recall": float((in_fake > 0).double().mean()),
@@ -130,3 +137,94 @@ def face_report(enc, real: Tensor, fake: Tensor, k: int = 3) -> dict[str, float]
     report["fid"] = fid(ro_real["features"], ro_fake["features"])
     report["tone_tv"] = total_variation(tone_histogram(ro_real["tone"]), tone_histogram(ro_fake["tone"]))
     return {key: round(value, 4) for key, value in report.items()}
+
+
+# --------------------------------------------------------------------------------------------------
+# The noise floor (06_evaluation_fairness, section 2): what "perfect" scores at this sample size
+# --------------------------------------------------------------------------------------------------
+# The value each metric takes when the two sets come from one distribution with infinitely many samples.
+IDEAL = {"precision": 1.0, "recall": 1.0, "density": 1.0, "coverage": 1.0, "fid": 0.0, "kid": 0.0, "tone_tv": 0.0}
+
+
+def feature_scores(real, fake, k: int = 3, kid_subsets: int = 10, kid_subset_size: int = 500,
+                   generator: torch.Generator | None = None) -> dict[str, float]:
+    """Every feature-space metric at once: precision, recall, density, coverage (k-NN), FID and KID (its mean).
+
+    Taught in 06_evaluation_fairness, section 2.
+    """
+    scores = precision_recall(real, fake, k=k)
+    scores["fid"] = fid(real, fake)
+    scores["kid"] = kid(real, fake, subsets=kid_subsets, subset_size=kid_subset_size, generator=generator)[0]
+    return scores
+
+
+def noise_floor(real_a, real_b, k: int = 3, **kid_options) -> dict[str, float]:
+    """The metrics between two independent samples of real data: what a perfect generator would score.
+
+    A generator that *is* the data distribution still scores FID > 0 and recall < 1 on finite samples; how
+    far this floor sits from ``IDEAL`` is the size of a difference that sampling alone can produce.
+    Taught in 06_evaluation_fairness, section 2.
+    """
+    return feature_scores(real_a, real_b, k=k, **kid_options)
+
+
+def noise_margins(floor: dict[str, float]) -> dict[str, float]:
+    """How far each floor value lies from the metric's ideal: ``|floor - IDEAL|``, the smallest difference we claim.
+
+    Keys that ``IDEAL`` does not know are skipped. Taught in 06_evaluation_fairness, section 2.
+    """
+    if not isinstance(floor, dict):
+        raise TypeError(f"floor must be a dict of metric values (from noise_floor), got {type(floor).__name__}")
+    return {key: abs(float(value) - IDEAL[key]) for key, value in floor.items() if key in IDEAL}
+
+
+def verdict(a: float, b: float, margin: float) -> str:
+    """Say whether two values of a metric differ by more than the noise ``margin``: "beyond noise" or "within noise".
+
+    Taught in 06_evaluation_fairness, section 2.
+    """
+    if not np.isfinite(margin) or margin < 0:
+        raise ValueError(f"margin must be a finite number >= 0, got {margin}")
+    return "beyond noise" if abs(float(a) - float(b)) > margin else "within noise"
+
+
+def coverage_by_group(real, fake, groups, k: int = 3) -> dict[str, dict[str, float]]:
+    """Recall and coverage of each group of real points (``groups``: one label per real row), plus ``n``.
+
+    Recall and coverage are averages over *real* points (is this real face inside the generated manifold? does
+    some fake fall in its k-NN ball?), so they split by the real point's group; the manifolds themselves use
+    all points. Taught in 06_evaluation_fairness, section 4.
+    """
+    real, fake = _features(real), _features(fake)
+    labels = np.asarray(groups)
+    if labels.shape != (len(real),):
+        raise ValueError(f"groups must hold one label per real point ({len(real)}), got shape {labels.shape}")
+    if not 1 <= k < min(len(real), len(fake)):
+        raise ValueError(f"k must be in [1, {min(len(real), len(fake)) - 1}], got {k}")
+    r_real, r_fake = _kth_neighbour_radius(real, k), _kth_neighbour_radius(fake, k)
+    recalled = (_covered(real, fake, r_fake) > 0).numpy()  # real point inside some fake ball
+    nearest_fake = _nearest_distance(real, fake)
+    covered = (nearest_fake <= r_real).numpy()  # some fake inside this real point's ball
+    out = {}
+    for g in dict.fromkeys(labels.tolist()):  # groups in order of first appearance
+        sel = labels == g
+        out[g] = {"n": int(sel.sum()), "recall": float(recalled[sel].mean()), "coverage": float(covered[sel].mean())}
+    return out
+
+
+def format_scores(rows: dict[str, dict[str, float]], floor: dict[str, float], keys=None) -> str:
+    """A text table of metric rows with the floor as the last row; each value is marked ``≠`` when it differs from
+    the floor by more than the noise margin (``noise_margins``) and ``≈`` when it does not.
+
+    Taught in 06_evaluation_fairness, section 2.
+    """
+    keys = [k for k in (keys or IDEAL) if k in floor]
+    margins = noise_margins({k: floor[k] for k in keys})
+    width = max(len("real vs real (floor)"), *(len(name) for name in rows))
+    lines = [f"{'':{width}}" + "".join(f"{k:>12}" for k in keys)]
+    for name, scores in rows.items():
+        cells = [f"{scores[k]:10.3f} {'≠' if verdict(scores[k], floor[k], margins[k]) == 'beyond noise' else '≈'}" for k in keys]
+        lines.append(f"{name:{width}}" + "".join(cells))
+    lines.append(f"{'real vs real (floor)':{width}}" + "".join(f"{floor[k]:10.3f}  " for k in keys))
+    lines.append(f"{'noise margin':{width}}" + "".join(f"{margins[k]:10.3f}  " for k in keys))
+    return "\n".join(lines)

@@ -11,6 +11,13 @@ from course_lib.models.conditional import (
 )
 from course_lib.models.dcgan import DCGAN_SIZES, DCGANDiscriminator, DCGANGenerator, dcgan_init, generator_block
 from course_lib.models.mlp import mlp_discriminator, mlp_generator
+from course_lib.models.transfer import (
+    MASK_REGIONS, PatchDiscriminator, ReferenceTransferGenerator, StyleEncoder, TryOnGenerator,
+)
 
-__all__ = ["DCGAN_SIZES", "CondGeneratorBlock", "ConditionalDiscriminator", "ConditionalGenerator", "DCGANDiscriminator",
-           "DCGANGenerator", "FiLM", "count_params", "dcgan_init", "generator_block", "mlp_discriminator", "mlp_generator"]
+__all__ = [
+    "CondGeneratorBlock", "ConditionalDiscriminator", "ConditionalGenerator", "count_params", "dcgan_init",
+    "DCGAN_SIZES", "DCGANDiscriminator", "DCGANGenerator", "FiLM", "generator_block", "MASK_REGIONS",
+    "mlp_discriminator", "mlp_generator", "PatchDiscriminator", "ReferenceTransferGenerator", "StyleEncoder",
+    "TryOnGenerator"
+]

@@ -1,0 +1,190 @@
+"""Training the makeup transfer networks of 05_makeup_transfer on SynthFaces.
+
+- ``train_tryon``: the shade-conditioned try-on generator, pix2pix-style on (source, style) -> target pairs:
+  L = lambda_L1 |G(x, s) - t|_1,w + lambda_mask (BCE + Dice)(masks(x), true masks) + LSGAN(D(x, G(x, s), s)),
+  the L1 weighted 10x on made-up pixels (w) and the true masks used at training time only.
+- ``train_style_encoder``: reference -> style vector, with the try-on generator frozen:
+  L = style_regression_loss(E(y), s) + lambda_L1 |G(x, E(y)) - t|_1.
+- ``train_reference``: BeautyGAN-style, *unpaired* (the ground truth is never shown):
+  L_G = LSGAN(D_B(x_B)) + LSGAN(D_A(y_A)) + lambda_cyc (|G(y_A, x_B)_2 - x| + |G(y_A, x_B)_1 - y|)
+        + lambda_id |G(x, x)_1 - x| + lambda_hist L_hist(x_B, y),  where (x_B, y_A) = G(x, y).
+Each loop checkpoints every ``checkpoint_every`` steps into ``run_dir`` and resumes from there (raising ``steps``
+extends a finished run); the batch of step k is always the same (``data.transfer_triplets(start=k * batch)``), so
+a resumed run continues exactly.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from course_lib import checkpoints, data, losses
+from course_lib.models.transfer import MASK_REGIONS, PatchDiscriminator, ReferenceTransferGenerator, StyleEncoder, TryOnGenerator
+
+
+@dataclass
+class TransferConfig:
+    """Settings of one transfer training run."""
+
+    steps: int = 3000
+    batch_size: int = 16
+    lr_G: float = 2e-4  # pix2pix / BeautyGAN; the try-on generator trains at 1e-3 (its masks: lips IoU 0.75
+    # after 250 steps, against 0.56 at 2e-4; measured with tools/train_checkpoints.py's settings)
+    lr_D: float = 2e-4
+    beta1: float = 0.5  # pix2pix / BeautyGAN: Adam(0.5, 0.999)
+    l1_weight: float = 100.0  # pix2pix's lambda: the paired L1 dominates, the adversarial term sharpens
+    mask_weight: float = 10.0  # try-on: the true masks as an auxiliary target (training time only)
+    cycle_weight: float = 10.0  # BeautyGAN
+    identity_weight: float = 5.0  # G(x, x) must leave a bare face bare
+    hist_weight: float = 30.0  # our histogram loss averages in [-1, 1] units; BeautyGAN sums in 0..255
+    width: int = 16
+    size: int = 64
+    seed: int = 0
+    checkpoint_every: int = 250
+    log_every: int = 25
+
+    @classmethod
+    def fast(cls, **changes: Any) -> "TransferConfig":
+        """A tiny run for CI and fast mode."""
+        return cls(**{"steps": 10, "batch_size": 8, "checkpoint_every": 0, "log_every": 5, **changes})
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _tile(style: torch.Tensor, size: int) -> torch.Tensor:
+    return style[:, :, None, None].expand(-1, -1, size, size)
+
+
+def _adam(module: nn.Module, lr: float, cfg: TransferConfig) -> torch.optim.Adam:
+    return torch.optim.Adam(module.parameters(), lr=lr, betas=(cfg.beta1, 0.999))
+
+
+def _loop(name: str, cfg: TransferConfig, nets: dict[str, nn.Module], step_fn: Callable[[int, dict], dict[str, float]],
+          run_dir: str | Path | None, callback: Callable[[int, dict], None] | None) -> dict[str, list[float]]:
+    """Run ``step_fn(step, batch)`` for ``cfg.steps`` steps with checkpoints, resume and a history."""
+    optims = {k: v for k, v in nets.items() if isinstance(v, torch.optim.Optimizer)}
+    modules = {k: v for k, v in nets.items() if isinstance(v, nn.Module)}
+    history: dict[str, list[float]] = {}
+    start = 0
+    path = Path(run_dir) / "last.pt" if run_dir is not None else None
+    if path is not None and path.exists():
+        state = checkpoints.safe_torch_load(path, f"{name} run state")
+        same = {k: v for k, v in state["config"].items() if k != "steps"} == {k: v for k, v in cfg.as_dict().items() if k != "steps"}
+        if not same or state["step"] > cfg.steps:
+            raise ValueError(f"{path} was written with another config (only `steps` may grow, to extend a run); "
+                             "delete it or use another run_dir")
+        for k, m in modules.items():
+            m.load_state_dict(state["modules"][k])
+        for k, o in optims.items():
+            o.load_state_dict(state["optims"][k])
+        start, history = state["step"], state["history"]
+        torch.set_rng_state(state["rng"])
+
+    def save(step: int) -> None:
+        state = {"config": cfg.as_dict(), "step": step, "history": history, "rng": torch.get_rng_state(),
+                 "modules": {k: m.state_dict() for k, m in modules.items()},
+                 "optims": {k: o.state_dict() for k, o in optims.items()}}
+        checkpoints.atomic_write(path, lambda fh: torch.save(state, fh))
+
+    for m in modules.values():
+        m.train()
+    t0 = time.time()
+    for step in range(start, cfg.steps):
+        batch = data.transfer_triplets(cfg.batch_size, size=cfg.size, seed=cfg.seed, start=step * cfg.batch_size)
+        stats = step_fn(step, batch)
+        bad = [k for k, v in stats.items() if not torch.isfinite(torch.tensor(v))]
+        if bad:
+            raise FloatingPointError(f"{name}: {bad[0]} became {stats[bad[0]]} at step {step}; last checkpoint: {path}")
+        if (step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps:
+            stats = {"step": step + 1, **stats, "img_per_s": cfg.batch_size * (step + 1 - start) / (time.time() - t0)}
+            for k, v in stats.items():
+                history.setdefault(k, []).append(float(v))
+            if callback is not None:
+                callback(step + 1, stats)
+        if path is not None and cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0:
+            save(step + 1)
+    if path is not None and cfg.steps > start:
+        save(cfg.steps)
+    for m in modules.values():
+        m.eval()
+    return history
+
+
+def train_tryon(cfg: TransferConfig, run_dir=None, callback=None) -> tuple[TryOnGenerator, dict]:
+    """Train the shade-conditioned try-on generator (pix2pix-style, paired); return (G in eval mode, history)."""
+    torch.manual_seed(cfg.seed)
+    G = TryOnGenerator(width=cfg.width, size=cfg.size)
+    D = PatchDiscriminator(in_ch=3 + 3 + 15)  # D sees (source, output, style): a conditional PatchGAN
+    opt_G, opt_D = _adam(G, cfg.lr_G, cfg), _adam(D, cfg.lr_D, cfg)
+
+    def step_fn(step: int, b: dict) -> dict[str, float]:
+        x, t, s = b["source"], b["target"], b["style"]
+        true_masks = torch.cat([b["masks"][k] for k in MASK_REGIONS], 1)
+        out, masks = G(x, s, return_masks=True)
+        cond = _tile(s, cfg.size)
+        d_loss = losses.d_loss_lsgan(D(torch.cat([x, t, cond], 1)), D(torch.cat([x, out.detach(), cond], 1)))
+        opt_D.zero_grad(set_to_none=True), d_loss.backward(), opt_D.step()
+        adv = losses.g_loss_lsgan(D(torch.cat([x, out, cond], 1)))
+        # The lips cover ~0.7 % of a 64 px face: a plain pixel average would let G ignore them. The L1 counts
+        # made-up pixels 10x, and the masks get a Dice term, which scores each region by its overlap.
+        weight = 1 + 10 * true_masks.amax(1, keepdim=True)
+        l1 = ((out - t).abs() * weight).mean() / weight.mean()
+        pred = torch.cat(list(masks.values()), 1)
+        mask_loss = F.binary_cross_entropy(pred.clamp(1e-6, 1 - 1e-6), true_masks) + losses.dice_loss(pred, true_masks)
+        g_loss = adv + cfg.l1_weight * l1 + cfg.mask_weight * mask_loss
+        opt_G.zero_grad(set_to_none=True), g_loss.backward(), opt_G.step()
+        return {"d_loss": d_loss.item(), "adv": adv.item(), "l1": l1.item(), "mask_bce": mask_loss.item()}
+
+    history = _loop("try-on", cfg, {"G": G, "D": D, "opt_G": opt_G, "opt_D": opt_D}, step_fn, run_dir, callback)
+    return G, history
+
+
+def train_style_encoder(cfg: TransferConfig, G: TryOnGenerator, run_dir=None, callback=None) -> tuple[StyleEncoder, dict]:
+    """Train reference -> style vector with the try-on generator ``G`` frozen; return (E in eval mode, history)."""
+    torch.manual_seed(cfg.seed)
+    E = StyleEncoder(width=cfg.width, size=cfg.size)
+    G.eval().requires_grad_(False)
+    opt = _adam(E, cfg.lr_G, cfg)
+
+    def step_fn(step: int, b: dict) -> dict[str, float]:
+        pred = E(b["reference"])
+        reg = losses.style_regression_loss(pred, b["style"])
+        l1 = (G(b["source"], pred) - b["target"]).abs().mean()
+        loss = reg + cfg.l1_weight * 0.1 * l1
+        opt.zero_grad(set_to_none=True), loss.backward(), opt.step()
+        return {"style_mse": reg.item(), "l1": l1.item()}
+
+    history = _loop("style encoder", cfg, {"E": E, "opt": opt}, step_fn, run_dir, callback)
+    return E, history
+
+
+def train_reference(cfg: TransferConfig, run_dir=None, callback=None) -> tuple[ReferenceTransferGenerator, dict]:
+    """Train the BeautyGAN-style generator *unpaired*: the target of each triplet is never used."""
+    torch.manual_seed(cfg.seed)
+    G = ReferenceTransferGenerator(width=cfg.width, size=cfg.size)
+    D_A, D_B = PatchDiscriminator(3), PatchDiscriminator(3)  # A: bare faces, B: made-up faces
+    opt_G, opt_D = _adam(G, cfg.lr_G, cfg), torch.optim.Adam([*D_A.parameters(), *D_B.parameters()], lr=cfg.lr_D, betas=(cfg.beta1, 0.999))
+
+    def step_fn(step: int, b: dict) -> dict[str, float]:
+        x, y = b["source"], b["reference"]  # x bare (domain A), y made up (domain B), different people
+        x_B, y_A = G(x, y)
+        d_loss = (losses.d_loss_lsgan(D_B(y), D_B(x_B.detach())) + losses.d_loss_lsgan(D_A(x), D_A(y_A.detach())))
+        opt_D.zero_grad(set_to_none=True), d_loss.backward(), opt_D.step()
+        adv = losses.g_loss_lsgan(D_B(x_B)) + losses.g_loss_lsgan(D_A(y_A))
+        y_rec, x_rec = G(y_A, x_B)  # put x_B's makeup back on y_A, take it off x_B
+        cyc = losses.cycle_loss(x_rec, x) + losses.cycle_loss(y_rec, y)
+        ident = (G(x, x)[0] - x).abs().mean()  # a bare reference has no makeup to give
+        hist = losses.region_histogram_loss(x_B, y, b["masks"], b["reference_masks"])
+        g_loss = adv + cfg.cycle_weight * cyc + cfg.identity_weight * ident + cfg.hist_weight * hist
+        opt_G.zero_grad(set_to_none=True), g_loss.backward(), opt_G.step()
+        return {"d_loss": d_loss.item(), "adv": adv.item(), "cycle": cyc.item(), "identity": ident.item(), "hist": hist.item()}
+
+    history = _loop("reference GAN", cfg, {"G": G, "D_A": D_A, "D_B": D_B, "opt_G": opt_G, "opt_D": opt_D},
+                    step_fn, run_dir, callback)
+    return G, history

@@ -1,0 +1,296 @@
+"""Virtual makeup try-on: the entry point a user calls (05_makeup_transfer, sections 5-7).
+
+    tryon.apply_shade(image, "plum", intensity=0.8, regions=("lips",), finish="gloss")
+    tryon.apply_reference(image, reference_face, intensity=1.0, regions=("lips", "eyes", "cheeks"))
+
+``image`` is a 64 x 64 aligned face (SynthFaces), a batch of them, or a photo (numpy (H, W, 3) in [0, 1] or
+uint8, grey and RGBA converted; or a tensor in [-1, 1]; or the name of a bundled portrait). A photo is
+aligned to the face from its landmarks (the bundled portraits ship theirs; a new photo needs the optional
+``[photo]`` extra), the try-on generator finds the lips, eyelids and cheeks on a 64 px crop, and the makeup
+layers are applied to the photo at full resolution inside those (upsampled) regions. Nothing is written to
+disk: ``load_upload`` decodes an uploaded file in memory.
+
+Two generators (``data/checkpoints``): ``tryon64`` (the shade-conditioned try-on generator and a style encoder
+that reads a reference's makeup into a style vector) and ``beautygan64`` (BeautyGAN-style, trained unpaired).
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Mapping, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from course_lib import checkpoints, landmarks, makeup, models
+
+REGIONS = ("lips", "eyes", "cheeks")  # what a user switches on and off
+# Which style-vector opacity (makeup.VECTOR_FIELDS) each region controls: lipstick; eyeshadow and eyeliner; blush.
+_REGION_OPACITIES = {"lips": (3,), "eyes": (8, 14), "cheeks": (13,)}
+_REGION_MASKS = {"lips": ("lips",), "eyes": ("eyeshadow", "liner"), "cheeks": ("cheeks",)}
+METHODS = ("tryon", "beautygan")
+SIZE = 64  # the generators' resolution
+MIN_SIDE, MAX_SIDE = 32, 4096  # photos outside this range are refused with a message
+# Where SynthFaces puts a face in its 64 px frame (measured over rendered faces): the outer eye corners are
+# 21.8 px apart, centred at x = 31.4, y = 30.5. A photo is cropped so its face lands in the same place.
+EYE_SPAN, EYE_X, EYE_Y = 21.8, 31.4, 30.5
+_OUTER_EYE_CORNERS = (33, 263)  # face-mesh vertices
+
+
+@dataclass
+class TryOnModels:
+    """The shipped networks in eval mode: ``G`` (try-on), ``E`` (style encoder), ``R`` (BeautyGAN-style)."""
+
+    G: models.TryOnGenerator
+    E: models.StyleEncoder
+    R: models.ReferenceTransferGenerator
+
+
+@lru_cache(maxsize=2)
+def load_models(directory: str | None = None) -> TryOnModels:
+    """Load ``tryon64`` and ``beautygan64`` (sha256-checked, weights only); cached after the first call."""
+    state, entry = checkpoints.load("tryon64", directory)
+    G = models.TryOnGenerator(width=entry.config["G"]["width"])
+    E = models.StyleEncoder(width=entry.config["E"]["width"])
+    G.load_state_dict(state["G"]), E.load_state_dict(state["E"])
+    state_r, entry_r = checkpoints.load("beautygan64", directory)
+    R = models.ReferenceTransferGenerator(width=entry_r.config["width"])
+    R.load_state_dict(state_r["G"])
+    return TryOnModels(G.eval(), E.eval(), R.eval())
+
+
+# --------------------------------------------------------------------------------------------------
+# Inputs: uploads, photos, styles, switches
+# --------------------------------------------------------------------------------------------------
+def load_upload(value) -> np.ndarray:
+    """Decode an uploaded image **in memory** to (H, W, 3) float32 in [0, 1]; nothing touches the disk.
+
+    ``value``: raw PNG/JPEG bytes, or the ``value`` of an ipywidgets ``FileUpload`` (ipywidgets 8: a tuple of
+    dicts with a ``content`` memoryview; 7: a dict of them). Taught in 06_evaluation_fairness (privacy).
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    if isinstance(value, Mapping) and "content" not in value:
+        value = tuple(value.values())  # ipywidgets 7: {filename: {"content": ...}}
+    if isinstance(value, (tuple, list)):
+        if not value:
+            raise ValueError("no file was uploaded: choose a PNG or JPEG photo first")
+        value = value[0]
+    if isinstance(value, Mapping):
+        value = value.get("content", b"")
+    if not isinstance(value, (bytes, bytearray, memoryview)):
+        raise TypeError(f"upload must be image bytes or a FileUpload value, got {type(value).__name__}")
+    raw = bytes(value)
+    if not raw:
+        raise ValueError("the uploaded file is empty")
+    try:
+        with Image.open(io.BytesIO(raw)) as img:
+            rgb = np.asarray(img.convert("RGB"), dtype=np.float32) / 255
+    except (UnidentifiedImageError, OSError) as err:
+        raise ValueError(f"the upload is not an image this course can read (PNG or JPEG expected): {err}") from None
+    return rgb
+
+
+def style_for(shade=None, finish: str = "satin", eyeshadow=None, blush=None, eyeliner=None) -> makeup.MakeupStyle:
+    """Build a ``MakeupStyle`` from a lipstick shade (catalogue name, hex or RGB), a finish and optional products.
+
+    A ``MakeupStyle`` passed as ``shade`` is returned as it is (it carries its own finish).
+    """
+    if isinstance(shade, makeup.MakeupStyle):
+        return shade
+    return makeup.MakeupStyle(lipstick=shade, finish=finish, eyeshadow=eyeshadow, blush=blush, eyeliner=eyeliner)
+
+
+def _check_regions(regions) -> tuple[str, ...]:
+    if isinstance(regions, str):
+        regions = (regions,)
+    regions = tuple(regions)
+    unknown = [r for r in regions if r not in REGIONS]
+    if unknown:
+        raise ValueError(f"unknown region(s) {unknown}; choose from {', '.join(REGIONS)} (cheeks = blush)")
+    return regions
+
+
+def _check_intensity(intensity) -> float:
+    try:
+        value = float(intensity)
+    except (TypeError, ValueError):
+        raise ValueError(f"intensity must be a number in [0, 1], got {intensity!r}") from None
+    if not 0.0 <= value <= 1.0:  # also rejects NaN
+        raise ValueError(f"intensity must lie in [0, 1] (0 = no makeup, 1 = full strength), got {intensity!r}")
+    return value
+
+
+def switch(style: torch.Tensor, intensity: float, regions: Sequence[str]) -> torch.Tensor:
+    """Scale the style vectors' opacities by ``intensity`` and zero the products of regions switched off.
+
+    Exact for the layer model: a layer's alpha is opacity x mask, so the opacity carries intensity and on/off.
+    """
+    out = style.clone()
+    for region, idx in _REGION_OPACITIES.items():
+        for j in idx:
+            out[:, j] = out[:, j] * (intensity if region in regions else 0.0)
+    return out
+
+
+@dataclass
+class _Face:
+    """An input converted for the networks: the full image (1 or B, 3, H, W) in [0, 1], the 64 px crop and
+    where it came from."""
+
+    full: torch.Tensor
+    crop64: torch.Tensor  # (B, 3, 64, 64) in [-1, 1]
+    box: tuple[int, int, int] | None  # (top, left, side) of the crop in the full image; None: already 64 px
+    kind: str
+
+
+def _shape_of(image) -> tuple[int, ...]:
+    return tuple(image.shape) if hasattr(image, "shape") else np.shape(image)
+
+
+def _prepare(image, name: str, face_landmarks=None) -> _Face:
+    """Convert ``image`` and align it to the generators' 64 px face frame."""
+    if isinstance(image, str):
+        portrait = landmarks.load_portrait(image)  # unknown names raise, listing the bundled portraits
+        image, face_landmarks = portrait.image, portrait.landmarks
+    shape = _shape_of(image)
+    hw = shape[-2:] if isinstance(image, torch.Tensor) else (shape[-3:-1] if len(shape) >= 3 and shape[-1] in (3, 4) else shape[-2:])
+    if len(hw) == 2 and (min(hw) < MIN_SIDE or max(hw) > MAX_SIDE):
+        raise ValueError(f"{name} is {hw[0]} x {hw[1]} pixels; use a face image between {MIN_SIDE} and {MAX_SIDE} px "
+                         f"on each side (resize large photos first)")
+    x01, kind = makeup.to_batch01(image, name)
+    b, _, h, w = x01.shape
+    if (h, w) == (SIZE, SIZE) and face_landmarks is None:
+        return _Face(x01, x01 * 2 - 1, None, kind)
+    if b != 1:
+        raise ValueError(f"{name}: a batch must hold {SIZE} x {SIZE} aligned faces; photos ({h} x {w}) go one at a time")
+    if face_landmarks is None:
+        face_landmarks = landmarks.detect_landmarks(x01[0].permute(1, 2, 0).numpy())  # needs the [photo] extra
+    lm = np.asarray(face_landmarks, dtype=np.float64)
+    if lm.ndim != 2 or lm.shape[1] != 2 or len(lm) < max(_OUTER_EYE_CORNERS) + 1:
+        raise ValueError(f"landmarks for {name} must be the (468, 2) face-mesh points in pixels, got shape {lm.shape}")
+    (x_r, y_r), (x_l, y_l) = lm[_OUTER_EYE_CORNERS[0]], lm[_OUTER_EYE_CORNERS[1]]
+    span = float(np.hypot(x_l - x_r, y_l - y_r))
+    if not np.isfinite(span) or span < 4:
+        raise ValueError(f"landmarks for {name} put the eyes {span:.1f} px apart: no usable face")
+    side = max(int(round(span * SIZE / EYE_SPAN)), 8)
+    left = int(round((x_r + x_l) / 2 - EYE_X / SIZE * side))
+    top = int(round((y_r + y_l) / 2 - EYE_Y / SIZE * side))
+    crop = _crop(x01, top, left, side)
+    crop64 = F.interpolate(crop, size=(SIZE, SIZE), mode="bilinear", align_corners=False, antialias=True)
+    return _Face(x01, crop64.clamp(0, 1) * 2 - 1, (top, left, side), kind)
+
+
+def _crop(x: torch.Tensor, top: int, left: int, side: int) -> torch.Tensor:
+    """A square crop that may reach outside the image (edge pixels repeated there)."""
+    h, w = x.shape[-2:]
+    pad = (max(0, -left), max(0, left + side - w), max(0, -top), max(0, top + side - h))
+    if any(pad):
+        x = F.pad(x, pad, mode="replicate")
+        top, left = top + pad[2], left + pad[0]
+    return x[:, :, top : top + side, left : left + side]
+
+
+def _paste(full: torch.Tensor, crop: torch.Tensor, top: int, left: int) -> torch.Tensor:
+    """Write ``crop`` back into ``full`` where it overlaps the image."""
+    out = full.clone()
+    h, w = full.shape[-2:]
+    side = crop.shape[-1]
+    t0, l0 = max(top, 0), max(left, 0)
+    t1, l1 = min(top + side, h), min(left + side, w)
+    out[:, :, t0:t1, l0:l1] = crop[:, :, t0 - top : t1 - top, l0 - left : l1 - left]
+    return out
+
+
+def align(image, face_landmarks=None) -> tuple[torch.Tensor, tuple[int, int, int] | None]:
+    """The 64 px face crop the generators see, ``(B, 3, 64, 64)`` in [-1, 1], and its box (top, left, side) in
+    the photo (None for an input that is already a 64 px face)."""
+    face = _prepare(image, "image", face_landmarks)
+    return face.crop64, face.box
+
+
+def crop_like(maps: torch.Tensor | np.ndarray, box: tuple[int, int, int], size: int = SIZE) -> torch.Tensor:
+    """Cut ``maps`` ``(H, W)`` or ``(B, C, H, W)`` (a mask, an image) with an ``align`` box, resized to ``size``."""
+    t = torch.as_tensor(np.asarray(maps, dtype=np.float32)) if not isinstance(maps, torch.Tensor) else maps.float()
+    t = t[None, None] if t.dim() == 2 else t
+    return F.interpolate(_crop(t, *box), size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# The two entry points
+# --------------------------------------------------------------------------------------------------
+@torch.no_grad()
+def _apply_style(face: _Face, style: torch.Tensor, nets: TryOnModels) -> torch.Tensor:
+    """The try-on generator on the 64 px crop; on photos, its masks upsampled and the layers applied at full size."""
+    if face.box is None:
+        return (nets.G(face.crop64, style) + 1) / 2
+    top, left, side = face.box
+    masks = nets.G.predict_masks(face.crop64)
+    masks = {k: F.interpolate(m, size=(side, side), mode="bilinear", align_corners=False) for k, m in masks.items()}
+    crop = _crop(face.full, top, left, side)
+    return _paste(face.full, makeup.composite(crop, masks, style), top, left)
+
+
+def apply_shade(image, shade="classic red", intensity: float = 1.0, regions: Sequence[str] = REGIONS,
+                finish: str = "satin", *, face_landmarks=None, nets: TryOnModels | None = None):
+    """Put a catalogue shade, a hex colour or a whole ``MakeupStyle`` on ``image``; return the same kind of image.
+
+    ``shade``: a lipstick name (``makeup.CATALOGUE["lipstick"]``), a hex code, an RGB triple, or a ``MakeupStyle``
+    (for eyeshadow and blush too). ``intensity`` in [0, 1] scales every product; ``regions`` switches lips,
+    eyes and cheeks on or off; ``finish`` (matte, satin, gloss) applies to a lipstick shade.
+    """
+    style = style_for(shade, finish=finish)
+    intensity, regions = _check_intensity(intensity), _check_regions(regions)
+    face = _prepare(image, "image", face_landmarks)
+    nets = nets or load_models()
+    vec = torch.from_numpy(style.to_vector()).expand(face.crop64.shape[0], -1)
+    return makeup.from_batch01(_apply_style(face, switch(vec, intensity, regions), nets), face.kind)
+
+
+def apply_reference(image, reference, intensity: float = 1.0, regions: Sequence[str] = REGIONS, method: str = "tryon",
+                    *, face_landmarks=None, reference_landmarks=None, nets: TryOnModels | None = None):
+    """Put the makeup worn by ``reference`` (another face) on ``image``; return the same kind of image.
+
+    ``method="tryon"``: the style encoder reads the reference's makeup as a style vector and the try-on
+    generator applies it (trained with SynthFaces' ground truth). ``method="beautygan"``: the BeautyGAN-style
+    generator (trained unpaired); its change is gated by the try-on generator's region masks, so region
+    switches work for it too. ``reference`` is a 64 px face, a photo (with landmarks) or a portrait name.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    intensity, regions = _check_intensity(intensity), _check_regions(regions)
+    face = _prepare(image, "image", face_landmarks)
+    ref = _prepare(reference, "reference", reference_landmarks)
+    b = face.crop64.shape[0]
+    if ref.crop64.shape[0] not in (1, b):
+        raise ValueError(f"reference must be one face or one per image ({b}), got {ref.crop64.shape[0]}")
+    ref64 = ref.crop64.expand(b, -1, -1, -1)
+    nets = nets or load_models()
+    with torch.no_grad():
+        if method == "tryon":
+            out = _apply_style(face, switch(nets.E(ref64), intensity, regions), nets)
+        else:
+            made, _ = nets.R(face.crop64, ref64)
+            masks = nets.G.predict_masks(face.crop64)
+            gate = torch.zeros_like(made[:, :1])
+            for region in regions:
+                for key in _REGION_MASKS[region]:
+                    gate = torch.maximum(gate, masks[key])
+            delta = (made - face.crop64) / 2 * gate * intensity  # in [0, 1] units
+            if face.box is None:
+                out = (face.full + delta).clamp(0, 1)
+            else:
+                top, left, side = face.box
+                delta = F.interpolate(delta, size=(side, side), mode="bilinear", align_corners=False)
+                out = _paste(face.full, (_crop(face.full, top, left, side) + delta).clamp(0, 1), top, left)
+    return makeup.from_batch01(out, face.kind)
+
+
+def predict_masks(image, *, face_landmarks=None, nets: TryOnModels | None = None) -> dict[str, np.ndarray]:
+    """Where the try-on generator puts each product on ``image``'s 64 px face crop: region -> (B, 64, 64) in [0, 1]."""
+    face = _prepare(image, "image", face_landmarks)
+    nets = nets or load_models()
+    with torch.no_grad():
+        return {k: m[:, 0].numpy() for k, m in nets.G.predict_masks(face.crop64).items()}

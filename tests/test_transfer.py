@@ -1,0 +1,185 @@
+"""Makeup transfer: the differentiable layer model, the transfer networks, their losses and training loops,
+and the ground-truth metrics (05_makeup_transfer)."""
+import numpy as np
+import pytest
+import torch
+
+from course_lib import data, losses, makeup, metrics, models
+from course_lib.train import transfer
+
+
+@pytest.fixture(scope="module")
+def pairs():
+    return data.paired_faces(12, seed=3)
+
+
+def _zones(masks):
+    return {k: masks[k] for k in models.MASK_REGIONS}
+
+
+def test_composite_computes_what_apply_makeup_computes(pairs):
+    styles = [makeup.MakeupStyle.from_vector(v.numpy()) for v in pairs["style"]]  # eyeliner black, as in the vector
+    expected = makeup.apply_makeup(pairs["bare"], _zones(pairs["masks"]), styles, intensity=0.7)
+    got = makeup.composite((pairs["bare"] + 1) / 2, _zones(pairs["masks"]), pairs["style"], 0.7) * 2 - 1
+    assert (got - expected).abs().max() < 1e-5
+
+
+def test_composite_is_differentiable_in_the_masks(pairs):
+    masks = {k: v.clone().requires_grad_(True) for k, v in _zones(pairs["masks"]).items()}
+    style = pairs["style"].clone()
+    style[:, 3] = 1.0  # everyone wears lipstick
+    out = makeup.composite((pairs["bare"] + 1) / 2, masks, style)
+    out.sum().backward()
+    grad = masks["lips"].grad
+    assert grad.abs().sum() > 0 and grad[pairs["masks"]["lips"] > 0.5].abs().mean() > grad[pairs["masks"]["lips"] == 0].abs().mean()
+
+
+def test_params_from_vector_rejects_a_wrong_shape():
+    with pytest.raises(ValueError, match=r"\(B, 15\)"):
+        makeup.params_from_vector(torch.zeros(2, 14))
+
+
+def test_tryon_generator_shapes_and_exact_zero_opacity():
+    G = models.TryOnGenerator().eval()
+    torch.nn.init.normal_(G.rgb_head.weight)  # a residual that would show if it leaked
+    x = torch.rand(3, 3, 64, 64) * 2 - 1
+    style = torch.rand(3, 15)
+    out, masks = G(x, style, return_masks=True)
+    assert out.shape == x.shape and set(masks) == set(models.MASK_REGIONS) and masks["lips"].shape == (3, 1, 64, 64)
+    bare = style.clone()
+    bare[:, [3, 8, 13, 14]] = 0  # no product worn: the face must come back unchanged
+    assert (G(x, bare) - x).abs().max() < 1e-5
+    assert (G(x, style, intensity=0.0) - x).abs().max() < 1e-5
+    with pytest.raises(ValueError, match="style|cond"):
+        G(x, torch.rand(3, 14))
+    with pytest.raises(ValueError, match="64 x 64"):
+        G(torch.rand(1, 3, 32, 32), torch.rand(1, 15))
+
+
+def test_reference_generator_starts_as_the_identity_and_checks_inputs():
+    R = models.ReferenceTransferGenerator().eval()
+    x, y = torch.rand(2, 3, 64, 64) * 1.8 - 0.9, torch.rand(2, 3, 64, 64) * 1.8 - 0.9
+    made, bare = R(x, y)
+    assert (made - x).abs().max() < 1e-4 and (bare - y).abs().max() < 1e-4
+    with pytest.raises(ValueError, match="same number"):
+        R(x, y[:1])
+    with pytest.raises(ValueError, match="reference"):
+        R(x, torch.rand(2, 4, 64, 64))
+
+
+def test_patch_discriminator_and_style_encoder_shapes():
+    D = models.PatchDiscriminator(in_ch=21)
+    assert D(torch.rand(2, 21, 64, 64)).shape == (2, 1, 14, 14)
+    with pytest.raises(ValueError, match=r"\(B, 21, H, W\)"):
+        D(torch.rand(2, 3, 64, 64))
+    s = models.StyleEncoder()(torch.rand(4, 3, 64, 64) * 2 - 1)
+    assert s.shape == (4, 15) and s.min() >= 0 and s.max() <= 1
+
+
+def test_histogram_match_agrees_with_scikit_image_and_keeps_ranks():
+    from skimage.exposure import match_histograms
+
+    g = torch.Generator().manual_seed(0)
+    v, r = torch.rand(3, 400, generator=g), torch.rand(3, 250, generator=g) ** 3
+    got = losses.histogram_match(v, r)
+    ref = match_histograms(v.T.numpy()[:, None], r.T.numpy()[:, None], channel_axis=-1)[:, 0].T
+    assert np.abs(got.numpy() - ref).mean() < 0.005
+    in_rank_order = got.gather(1, v.argsort(1))
+    assert (in_rank_order.diff(dim=1) >= 0).all()  # each pixel keeps its rank (ties allowed)
+    assert torch.allclose(got.sort(1).values[:, [0, -1]], r.sort(1).values[:, [0, -1]])  # and the reference's range
+    with pytest.raises(ValueError, match="share C"):
+        losses.histogram_match(v, r[:2])
+
+
+def test_region_histogram_loss_is_zero_on_the_reference_and_falls_with_a_step(pairs):
+    ref, masks = pairs["made_up"], pairs["masks"]
+    assert losses.region_histogram_loss(ref, ref, masks, masks).item() < 1e-6
+    out = pairs["bare"].clone().requires_grad_(True)
+    loss = losses.region_histogram_loss(out, ref, masks, masks)
+    loss.backward()
+    with torch.no_grad():
+        after = losses.region_histogram_loss(out - 20.0 * out.grad, ref, masks, masks)
+    assert loss.item() > 0.001 and after.item() < loss.item()
+    with pytest.raises(ValueError, match="region 'nose'"):
+        losses.region_histogram_loss(out, ref, masks, masks, weights={"nose": 1.0})
+
+
+def test_cycle_loss_values_and_errors():
+    x = torch.rand(2, 3, 8, 8)
+    assert losses.cycle_loss(x, x).item() == 0.0
+    assert losses.cycle_loss(x + 0.5, x).item() == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="same shape"):
+        losses.cycle_loss(x, x[:1])
+
+
+@pytest.mark.parametrize("trainer", ["tryon", "reference"])
+def test_transfer_training_resumes_exactly(tmp_path, trainer):
+    fn = transfer.train_tryon if trainer == "tryon" else transfer.train_reference
+    cfg = transfer.TransferConfig.fast(steps=4, batch_size=4, checkpoint_every=2, log_every=1)
+    full, _ = fn(cfg, run_dir=tmp_path / "a")
+    cfg2 = transfer.TransferConfig.fast(steps=2, batch_size=4, checkpoint_every=2, log_every=1)
+    fn(cfg2, run_dir=tmp_path / "b")
+    resumed, history = fn(cfg, run_dir=tmp_path / "b")  # the same run, extended to step 4
+    assert history["step"][-1] == 4
+    for a, b in zip(full.state_dict().values(), resumed.state_dict().values()):
+        assert torch.allclose(a.float(), b.float(), atol=1e-6)
+    with pytest.raises(ValueError, match="another config"):
+        fn(transfer.TransferConfig.fast(steps=5, batch_size=2), run_dir=tmp_path / "b")
+    with pytest.raises(ValueError, match="only `steps` may grow"):
+        fn(transfer.TransferConfig.fast(steps=3, batch_size=4, checkpoint_every=2, log_every=1), run_dir=tmp_path / "b")
+
+
+def test_style_encoder_training_runs_with_a_frozen_generator():
+    G = models.TryOnGenerator().eval()
+    before = [p.clone() for p in G.parameters()]
+    E, history = transfer.train_style_encoder(transfer.TransferConfig.fast(steps=3, batch_size=4), G)
+    assert all(torch.equal(a, b) for a, b in zip(before, G.parameters())) and len(history["style_mse"]) >= 1
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Ground-truth metrics
+# ---------------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def triplets():
+    return data.transfer_triplets(16, seed=99)
+
+
+def test_transfer_metrics_are_zero_for_the_target_and_positive_for_doing_nothing(triplets):
+    perfect = metrics.transfer_scores(triplets["target"], triplets)
+    assert np.nanmax(perfect["lips"]) == 0 and np.nanmin(perfect["ssim_outside"]) > 0.999
+    nothing = metrics.transfer_scores(triplets["source"], triplets)
+    worn = triplets["style"][:, 3].numpy() > 0.3
+    assert np.nanmean(nothing["lips"][worn]) > 5
+    rows = metrics.transfer_table({"target": triplets["target"], "nothing": triplets["source"]}, triplets, by_group=True)
+    assert {r["group"] for r in rows} == {"light", "medium", "deep"} and sum(r["n"] for r in rows) == 2 * 16
+    assert "lips" in metrics.format_table(rows)
+
+
+def test_transfer_metrics_accept_numpy_and_reject_wrong_shapes(triplets):
+    as_np = ((triplets["target"] + 1) / 2).permute(0, 2, 3, 1).numpy()
+    de = metrics.region_delta_e(as_np, triplets["target"], triplets["masks"])
+    assert np.nanmax(de["lips"]) < 0.01
+    with pytest.raises(ValueError, match="one per triplet"):
+        metrics.region_delta_e(triplets["target"][:3], triplets["target"], triplets["masks"])
+    with pytest.raises(ValueError, match="no 'teeth' region"):
+        metrics.region_delta_e(triplets["target"], triplets["target"], triplets["masks"], regions=("teeth",))
+    with pytest.raises(ValueError, match="transfer_triplets"):
+        metrics.transfer_scores(triplets["target"], {"target": triplets["target"]})
+
+
+def test_tone_groups_cover_the_monk_scale():
+    groups = metrics.tone_group(np.arange(1, 11))
+    assert list(groups) == ["light"] * 3 + ["medium"] * 4 + ["deep"] * 3
+    assert metrics.tone_group([0.2, 10.6]).tolist() == ["light", "deep"]
+
+
+def test_dice_loss_scores_overlap_so_small_regions_count():
+    t = torch.zeros(1, 1, 64, 64)
+    t[..., 40:43, 27:37] = 1  # a lips-sized region: 30 of 4,096 pixels
+    assert losses.dice_loss(t, t).item() < 1e-6
+    nothing = torch.zeros_like(t)
+    assert losses.dice_loss(nothing, t).item() > 0.95  # missing the lips entirely is nearly the worst score ...
+    bce = torch.nn.functional.binary_cross_entropy(nothing.clamp(1e-6, 1 - 1e-6), t).item()
+    assert bce < 0.11  # ... while a per-pixel loss barely notices
+    with pytest.raises(ValueError, match="same shape"):
+        losses.dice_loss(t, t[..., :32])
