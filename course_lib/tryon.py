@@ -6,8 +6,8 @@
 ``image`` is a 64 x 64 aligned face (SynthFaces), a batch of them, or a photo (numpy (H, W, 3) in [0, 1] or
 uint8, grey and RGBA converted; or a tensor in [-1, 1]; or the name of a bundled portrait). A photo is
 aligned to the face from its landmarks (the bundled portraits ship theirs; a new photo needs the optional
-``[photo]`` extra), the try-on generator finds the lips, eyelids and cheeks on a 64 px crop, and the makeup
-layers are applied to the photo at full resolution inside those (upsampled) regions. Nothing is written to
+``[photo]`` extra), and the makeup layers are applied to the photo at full resolution inside the landmarks'
+regions (or, with ``masks="generator"``, the try-on generator's own, found on the 64 px crop). Nothing is written to
 disk: ``load_upload`` decodes an uploaded file in memory.
 
 Two generators (``data/checkpoints``): ``tryon64`` (the shade-conditioned try-on generator and a style encoder
@@ -31,6 +31,10 @@ REGIONS = ("lips", "eyes", "cheeks")  # what a user switches on and off
 _REGION_OPACITIES = {"lips": (3,), "eyes": (8, 14), "cheeks": (13,)}
 _REGION_MASKS = {"lips": ("lips",), "eyes": ("eyeshadow", "liner"), "cheeks": ("cheeks",)}
 METHODS = ("tryon", "beautygan")
+# Where the makeup goes on a photo: the face-mesh landmarks' region masks (default: the landmarks are needed to
+# align the photo anyway), or the try-on generator's own masks, learned on SynthFaces only (notebook 05 measures
+# how poorly they transfer to real faces). Aligned 64 px faces have no landmarks and always use the generator's.
+MASK_SOURCES = ("landmarks", "generator")
 SIZE = 64  # the generators' resolution
 MIN_SIDE, MAX_SIDE = 32, 4096  # photos outside this range are refused with a message
 # Where SynthFaces puts a face in its 64 px frame (measured over rendered faces): the outer eye corners are
@@ -144,6 +148,8 @@ class _Face:
     crop64: torch.Tensor  # (B, 3, 64, 64) in [-1, 1]
     box: tuple[int, int, int] | None  # (top, left, side) of the crop in the full image; None: already 64 px
     kind: str
+    landmarks: np.ndarray | None = None  # (468, 2) pixels, for photos
+    region_masks: dict | None = None  # the landmarks' masks, when already known (bundled portraits)
 
 
 def _shape_of(image) -> tuple[int, ...]:
@@ -152,9 +158,10 @@ def _shape_of(image) -> tuple[int, ...]:
 
 def _prepare(image, name: str, face_landmarks=None) -> _Face:
     """Convert ``image`` and align it to the generators' 64 px face frame."""
+    region_masks = None
     if isinstance(image, str):
         portrait = landmarks.load_portrait(image)  # unknown names raise, listing the bundled portraits
-        image, face_landmarks = portrait.image, portrait.landmarks
+        image, face_landmarks, region_masks = portrait.image, portrait.landmarks, portrait.masks
     shape = _shape_of(image)
     hw = shape[-2:] if isinstance(image, torch.Tensor) else (shape[-3:-1] if len(shape) >= 3 and shape[-1] in (3, 4) else shape[-2:])
     if len(hw) == 2 and (min(hw) < MIN_SIDE or max(hw) > MAX_SIDE):
@@ -180,7 +187,7 @@ def _prepare(image, name: str, face_landmarks=None) -> _Face:
     top = int(round((y_r + y_l) / 2 - EYE_Y / SIZE * side))
     crop = _crop(x01, top, left, side)
     crop64 = F.interpolate(crop, size=(SIZE, SIZE), mode="bilinear", align_corners=False, antialias=True)
-    return _Face(x01, crop64.clamp(0, 1) * 2 - 1, (top, left, side), kind)
+    return _Face(x01, crop64.clamp(0, 1) * 2 - 1, (top, left, side), kind, lm.astype(np.float32), region_masks)
 
 
 def _crop(x: torch.Tensor, top: int, left: int, side: int) -> torch.Tensor:
@@ -221,46 +228,61 @@ def crop_like(maps: torch.Tensor | np.ndarray, box: tuple[int, int, int], size: 
 # --------------------------------------------------------------------------------------------------
 # The two entry points
 # --------------------------------------------------------------------------------------------------
+def _check_masks(masks: str) -> str:
+    if masks not in MASK_SOURCES:
+        raise ValueError(f"masks must be one of {', '.join(MASK_SOURCES)}, got {masks!r}")
+    return masks
+
+
+def _photo_masks(face: _Face, nets: TryOnModels, masks: str, side: int) -> dict[str, torch.Tensor]:
+    """The makeup regions of a photo's face crop at ``side`` x ``side`` pixels, from the landmarks or the generator."""
+    if masks == "landmarks":
+        lm_masks = face.region_masks or landmarks.masks_from_landmarks(face.landmarks, tuple(face.full.shape[-2:]))
+        return {k: crop_like(lm_masks[k], face.box, size=side).clamp(0, 1) for k in models.MASK_REGIONS}
+    predicted = nets.G.predict_masks(face.crop64)
+    return {k: F.interpolate(m, size=(side, side), mode="bilinear", align_corners=False) for k, m in predicted.items()}
+
+
 @torch.no_grad()
-def _apply_style(face: _Face, style: torch.Tensor, nets: TryOnModels) -> torch.Tensor:
-    """The try-on generator on the 64 px crop; on photos, its masks upsampled and the layers applied at full size."""
+def _apply_style(face: _Face, style: torch.Tensor, nets: TryOnModels, masks: str) -> torch.Tensor:
+    """The try-on generator on a 64 px face; on photos, the layers applied at full size inside the face crop."""
     if face.box is None:
         return (nets.G(face.crop64, style) + 1) / 2
     top, left, side = face.box
-    masks = nets.G.predict_masks(face.crop64)
-    masks = {k: F.interpolate(m, size=(side, side), mode="bilinear", align_corners=False) for k, m in masks.items()}
     crop = _crop(face.full, top, left, side)
-    return _paste(face.full, makeup.composite(crop, masks, style), top, left)
+    return _paste(face.full, makeup.composite(crop, _photo_masks(face, nets, masks, side), style), top, left)
 
 
 def apply_shade(image, shade="classic red", intensity: float = 1.0, regions: Sequence[str] = REGIONS,
-                finish: str = "satin", *, face_landmarks=None, nets: TryOnModels | None = None):
+                finish: str = "satin", *, masks: str = "landmarks", face_landmarks=None, nets: TryOnModels | None = None):
     """Put a catalogue shade, a hex colour or a whole ``MakeupStyle`` on ``image``; return the same kind of image.
 
     ``shade``: a lipstick name (``makeup.CATALOGUE["lipstick"]``), a hex code, an RGB triple, or a ``MakeupStyle``
     (for eyeshadow and blush too). ``intensity`` in [0, 1] scales every product; ``regions`` switches lips,
-    eyes and cheeks on or off; ``finish`` (matte, satin, gloss) applies to a lipstick shade.
+    eyes and cheeks on or off; ``finish`` (matte, satin, gloss) applies to a lipstick shade. On photos, ``masks``
+    says where the makeup goes (``MASK_SOURCES``).
     """
     style = style_for(shade, finish=finish)
-    intensity, regions = _check_intensity(intensity), _check_regions(regions)
+    intensity, regions, masks = _check_intensity(intensity), _check_regions(regions), _check_masks(masks)
     face = _prepare(image, "image", face_landmarks)
     nets = nets or load_models()
     vec = torch.from_numpy(style.to_vector()).expand(face.crop64.shape[0], -1)
-    return makeup.from_batch01(_apply_style(face, switch(vec, intensity, regions), nets), face.kind)
+    return makeup.from_batch01(_apply_style(face, switch(vec, intensity, regions), nets, masks), face.kind)
 
 
 def apply_reference(image, reference, intensity: float = 1.0, regions: Sequence[str] = REGIONS, method: str = "tryon",
-                    *, face_landmarks=None, reference_landmarks=None, nets: TryOnModels | None = None):
+                    *, masks: str = "landmarks", face_landmarks=None, reference_landmarks=None, nets: TryOnModels | None = None):
     """Put the makeup worn by ``reference`` (another face) on ``image``; return the same kind of image.
 
     ``method="tryon"``: the style encoder reads the reference's makeup as a style vector and the try-on
     generator applies it (trained with SynthFaces' ground truth). ``method="beautygan"``: the BeautyGAN-style
     generator (trained unpaired); its change is gated by the try-on generator's region masks, so region
-    switches work for it too. ``reference`` is a 64 px face, a photo (with landmarks) or a portrait name.
+    switches work for it too. ``reference`` is a 64 px face, a photo (with landmarks) or a portrait name. On
+    photos, ``masks`` says where the makeup goes (``MASK_SOURCES``).
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
-    intensity, regions = _check_intensity(intensity), _check_regions(regions)
+    intensity, regions, masks = _check_intensity(intensity), _check_regions(regions), _check_masks(masks)
     face = _prepare(image, "image", face_landmarks)
     ref = _prepare(reference, "reference", reference_landmarks)
     b = face.crop64.shape[0]
@@ -270,14 +292,14 @@ def apply_reference(image, reference, intensity: float = 1.0, regions: Sequence[
     nets = nets or load_models()
     with torch.no_grad():
         if method == "tryon":
-            out = _apply_style(face, switch(nets.E(ref64), intensity, regions), nets)
+            out = _apply_style(face, switch(nets.E(ref64), intensity, regions), nets, masks)
         else:
             made, _ = nets.R(face.crop64, ref64)
-            masks = nets.G.predict_masks(face.crop64)
+            where = nets.G.predict_masks(face.crop64) if face.box is None else _photo_masks(face, nets, masks, SIZE)
             gate = torch.zeros_like(made[:, :1])
             for region in regions:
                 for key in _REGION_MASKS[region]:
-                    gate = torch.maximum(gate, masks[key])
+                    gate = torch.maximum(gate, where[key])
             delta = (made - face.crop64) / 2 * gate * intensity  # in [0, 1] units
             if face.box is None:
                 out = (face.full + delta).clamp(0, 1)

@@ -158,3 +158,16 @@ def test_align_and_crop_like_cut_the_same_face():
     rows = lips.max(1).values > 0.5
     assert rows.any() and 36 <= rows.nonzero().float().mean() <= 54  # SynthFaces puts the lips at row ~45
     assert tryon.align(data.transfer_triplets(2, seed=1)["source"])[1] is None
+
+
+def test_photos_use_the_landmark_masks_unless_asked_for_the_generators(nets):
+    from course_lib import landmarks
+
+    portrait = landmarks.load_portrait("astronaut")
+    by_landmarks = tryon.apply_shade("astronaut", "plum", regions=("lips",), nets=nets)
+    changed = np.abs(by_landmarks - portrait.image).max(-1) > 0.02
+    assert changed.any() and (portrait.masks["lips"][changed] > 0).all()  # only the landmarks' lips change
+    by_generator = tryon.apply_shade("astronaut", "plum", regions=("lips",), masks="generator", nets=nets)
+    assert np.abs(by_generator - by_landmarks).max() > 0.02
+    with pytest.raises(ValueError, match="masks must be one of landmarks, generator"):
+        tryon.apply_shade("astronaut", masks="parsing", nets=nets)
