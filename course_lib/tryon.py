@@ -176,7 +176,7 @@ def _prepare(image, name: str, face_landmarks=None) -> _Face:
     if face_landmarks is None:
         face_landmarks = landmarks.detect_landmarks(x01[0].permute(1, 2, 0).numpy())  # needs the [photo] extra
     lm = np.asarray(face_landmarks, dtype=np.float64)
-    if lm.ndim != 2 or lm.shape[1] != 2 or len(lm) < max(_OUTER_EYE_CORNERS) + 1:
+    if lm.shape != (landmarks.N_LANDMARKS, 2):
         raise ValueError(f"landmarks for {name} must be the (468, 2) face-mesh points in pixels, got shape {lm.shape}")
     (x_r, y_r), (x_l, y_l) = lm[_OUTER_EYE_CORNERS[0]], lm[_OUTER_EYE_CORNERS[1]]
     span = float(np.hypot(x_l - x_r, y_l - y_r))

@@ -87,9 +87,9 @@ def test_tryon64_meets_the_try_on_targets(transfer_scores):
     assert max(groups) <= 1.25 * min(groups), groups
 
 
-# Lips error as a share of doing nothing, guards above the values measured here on seed 98 (reference 0.39,
+# Lips error as a share of doing nothing, guards above the values measured here on seed 98 (reference 0.26,
 # BeautyGAN-style 0.90): an untrained or broken model scores about 1.
-REF_GUARD = {"reference": 0.5, "beautygan": 0.95}
+REF_GUARD = {"reference": 0.4, "beautygan": 0.95}
 
 
 def test_reference_transfer_beats_doing_nothing(transfer_scores):

@@ -161,7 +161,7 @@ def build_tryon64(fast: bool, directory: Path, command: str) -> None:
 
     if not is_main():
         return
-    cfg_g, cfg_e = _transfer_cfg(fast, steps=3000, lr_G=1e-3), _transfer_cfg(fast, steps=1500, seed=1)
+    cfg_g, cfg_e = _transfer_cfg(fast, steps=3000, lr_G=1e-3), _transfer_cfg(fast, steps=4500, seed=1)
     t0 = time.time()
     suffix = "-fast" if fast else ""
     report = lambda what: lambda step, st: log(f"{what} step {step}: " + " ".join(f"{k} {v:.4g}" for k, v in st.items() if k != "step"))  # noqa: E731
