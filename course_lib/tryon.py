@@ -185,8 +185,7 @@ def _prepare(image, name: str, face_landmarks=None) -> _Face:
     side = max(int(round(span * SIZE / EYE_SPAN)), 8)
     left = int(round((x_r + x_l) / 2 - EYE_X / SIZE * side))
     top = int(round((y_r + y_l) / 2 - EYE_Y / SIZE * side))
-    crop = _crop(x01, top, left, side)
-    crop64 = F.interpolate(crop, size=(SIZE, SIZE), mode="bilinear", align_corners=False, antialias=True)
+    crop64 = crop_like(x01, (top, left, side))
     return _Face(x01, crop64.clamp(0, 1) * 2 - 1, (top, left, side), kind, lm.astype(np.float32), region_masks)
 
 
@@ -221,8 +220,10 @@ def align(image, face_landmarks=None) -> tuple[torch.Tensor, tuple[int, int, int
 def crop_like(maps: torch.Tensor | np.ndarray, box: tuple[int, int, int], size: int = SIZE) -> torch.Tensor:
     """Cut ``maps`` ``(H, W)`` or ``(B, C, H, W)`` (a mask, an image) with an ``align`` box, resized to ``size``."""
     t = torch.as_tensor(np.asarray(maps, dtype=np.float32)) if not isinstance(maps, torch.Tensor) else maps.float()
-    t = t[None, None] if t.dim() == 2 else t
-    return F.interpolate(_crop(t, *box), size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+    crop = _crop(t[None, None] if t.dim() == 2 else t, *box)
+    if crop.shape[-1] == size:  # already the size asked for (e.g. landmark masks at the crop's own resolution)
+        return crop
+    return F.interpolate(crop, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
 
 
 # --------------------------------------------------------------------------------------------------

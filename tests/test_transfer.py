@@ -183,3 +183,15 @@ def test_dice_loss_scores_overlap_so_small_regions_count():
     assert bce < 0.11  # ... while a per-pixel loss barely notices
     with pytest.raises(ValueError, match="same shape"):
         losses.dice_loss(t, t[..., :32])
+
+
+def test_transfer_batch_runs_a_baseline_image_by_image(triplets):
+    got = makeup.transfer_batch(makeup.histogram_transfer, triplets["source"][:3], triplets["reference"][:3],
+                                {k: v[:3] for k, v in triplets["masks"].items()}, {k: v[:3] for k, v in triplets["reference_masks"].items()})
+    src = ((triplets["source"][1] + 1) / 2).permute(1, 2, 0).numpy()
+    ref = ((triplets["reference"][1] + 1) / 2).permute(1, 2, 0).numpy()
+    one = makeup.histogram_transfer(src, ref, {k: v[1, 0] for k, v in triplets["masks"].items()},
+                                    {k: v[1, 0] for k, v in triplets["reference_masks"].items()})
+    assert got.shape == (3, 64, 64, 3) and np.allclose(got[1], one)
+    with pytest.raises(ValueError, match="same number"):
+        makeup.transfer_batch(makeup.histogram_transfer, triplets["source"][:3], triplets["reference"][:2], {}, {})

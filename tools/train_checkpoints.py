@@ -139,13 +139,17 @@ def build_cgan64(fast: bool, directory: Path, command: str) -> None:
     log(f"cgan64: {scores} -> {entry.file} ({entry.bytes / 1e6:.2f} MB)")
 
 
-def _transfer_metrics(outputs: dict, fast: bool) -> dict:
-    """Held-out ground-truth scores (seed 99, never trained on): dE2000 per region, SSIM outside, per tone group."""
-    rows = metrics.transfer_table(outputs, HELD_OUT(fast), by_group=True) + metrics.transfer_table(outputs, HELD_OUT(fast))
+def _transfer_metrics(outputs: dict, held: dict) -> dict:
+    """Ground-truth scores on the held-out triplets: dE2000 per region and SSIM outside, per tone group and overall."""
+    rows = []
+    for name, output in outputs.items():
+        scores = metrics.transfer_scores(output, held)  # scored once, summarised two ways
+        rows += [{"method": name, **r} for r in metrics.summarise(scores, by_group=True) + metrics.summarise(scores)]
     return {f"{r['method']}/{r['group']}/{k}": round(r[k], 4) for r in rows for k in (*metrics.transfer.REGIONS, "ssim_outside")}
 
 
-def HELD_OUT(fast: bool) -> dict:
+def held_out(fast: bool) -> dict:
+    """Triplets of data seed 99, which no training run uses (they train on seed 0 and 1)."""
     return data.transfer_triplets(64 if fast else 500, seed=99)
 
 
@@ -167,10 +171,10 @@ def build_tryon64(fast: bool, directory: Path, command: str) -> None:
     report = lambda what: lambda step, st: log(f"{what} step {step}: " + " ".join(f"{k} {v:.4g}" for k, v in st.items() if k != "step"))  # noqa: E731
     G, hist_g = transfer.train_tryon(cfg_g, run_dir=config.build_dir("runs", "tryon64" + suffix), callback=report("try-on G"))
     E, hist_e = transfer.train_style_encoder(cfg_e, G, run_dir=config.build_dir("runs", "style64" + suffix), callback=report("style E"))
-    held = HELD_OUT(fast)
+    held = held_out(fast)
     with torch.no_grad():
         outputs = {"shade": G(held["source"], held["style"]), "reference": G(held["source"], E(held["reference"]))}
-    scores = _transfer_metrics(outputs, fast)
+    scores = _transfer_metrics(outputs, held)
     scores["train_minutes_this_call"] = round((time.time() - t0) / 60, 1)
     entry = checkpoints.save("tryon64", {"G": G.state_dict(), "E": E.state_dict(), "history_G": hist_g, "history_E": hist_e},
                              config={"G": cfg_g.as_dict(), "E": cfg_e.as_dict()}, command=command, metrics=scores, directory=directory)
@@ -187,9 +191,9 @@ def build_beautygan64(fast: bool, directory: Path, command: str) -> None:
     t0 = time.time()
     G, history = transfer.train_reference(cfg, run_dir=config.build_dir("runs", "beautygan64" + ("-fast" if fast else "")),
                                           callback=lambda step, st: log(f"beautygan step {step}: " + " ".join(f"{k} {v:.4g}" for k, v in st.items() if k != "step")))
-    held = HELD_OUT(fast)
+    held = held_out(fast)
     with torch.no_grad():
-        scores = _transfer_metrics({"beautygan": G(held["source"], held["reference"])[0]}, fast)
+        scores = _transfer_metrics({"beautygan": G(held["source"], held["reference"])[0]}, held)
     scores["train_minutes_this_call"] = round((time.time() - t0) / 60, 1)
     entry = checkpoints.save("beautygan64", {"G": G.state_dict(), "history": history}, config=cfg.as_dict(),
                              command=command, metrics=scores, directory=directory)

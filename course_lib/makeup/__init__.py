@@ -3,7 +3,7 @@
 ``from course_lib import makeup``; then ``makeup.MakeupStyle(lipstick="plum")``,
 ``makeup.apply_makeup(image, masks, style)``, ``makeup.histogram_transfer(...)``.
 """
-from course_lib.makeup.baselines import histogram_transfer, reinhard_transfer
+from course_lib.makeup.baselines import histogram_transfer, reinhard_transfer, transfer_batch
 from course_lib.makeup.catalogue import (
     CATALOGUE, FINISH_SHINE, FINISHES, PRODUCTS, VECTOR_FIELDS, MakeupStyle, shade,
 )
@@ -14,5 +14,5 @@ from course_lib.makeup.layers import (
 __all__ = [
     "apply_makeup", "CATALOGUE", "composite", "FINISH_SHINE", "FINISHES", "from_batch01", "histogram_transfer",
     "MakeupStyle", "mask_batch", "params_from_vector", "PRODUCT_MASK", "PRODUCTS", "reinhard_transfer", "shade",
-    "to_batch01", "VECTOR_FIELDS"
+    "to_batch01", "transfer_batch", "VECTOR_FIELDS"
 ]

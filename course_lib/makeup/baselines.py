@@ -55,6 +55,21 @@ def histogram_transfer(source, reference, source_masks: Mapping, reference_masks
                      lambda s, r: match_histograms(s[:, None, :], r[:, None, :], channel_axis=-1)[:, 0, :])
 
 
+def transfer_batch(transfer, source, reference, source_masks: Mapping, reference_masks: Mapping,
+                   regions: Sequence[str] = DEFAULT_REGIONS) -> np.ndarray:
+    """Run a per-image baseline (``histogram_transfer`` or ``reinhard_transfer``) over a batch.
+
+    ``source`` and ``reference``: tensors ``(B, 3, H, W)`` in [-1, 1] (as ``data.transfer_triplets`` gives them);
+    the masks: dicts of ``(B, 1, H, W)`` tensors. Returns numpy ``(B, H, W, 3)`` in [0, 1].
+    """
+    to01 = lambda x: ((x.detach().float().cpu() + 1) / 2).clamp(0, 1).permute(0, 2, 3, 1).numpy()  # noqa: E731
+    src, ref = to01(source), to01(reference)
+    if src.shape[0] != ref.shape[0]:
+        raise ValueError(f"source and reference must hold the same number of images, got {src.shape[0]} and {ref.shape[0]}")
+    pick = lambda masks, i: {k: v[i, 0] for k, v in masks.items()}  # noqa: E731
+    return np.stack([transfer(src[i], ref[i], pick(source_masks, i), pick(reference_masks, i), regions) for i in range(len(src))])
+
+
 def reinhard_transfer(source, reference, source_masks: Mapping, reference_masks: Mapping,
                       regions: Sequence[str] = DEFAULT_REGIONS) -> np.ndarray:
     """Match each region's Lab mean and standard deviation in ``source`` to ``reference``."""

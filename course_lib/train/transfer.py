@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_lib import checkpoints, data, losses
+from course_lib.train.loop import _check_finite
 from course_lib.models.transfer import MASK_REGIONS, PatchDiscriminator, ReferenceTransferGenerator, StyleEncoder, TryOnGenerator
 
 
@@ -98,9 +99,7 @@ def _loop(name: str, cfg: TransferConfig, nets: dict[str, nn.Module], step_fn: C
     for step in range(start, cfg.steps):
         batch = data.transfer_triplets(cfg.batch_size, size=cfg.size, seed=cfg.seed, start=step * cfg.batch_size)
         stats = step_fn(step, batch)
-        bad = [k for k, v in stats.items() if not torch.isfinite(torch.tensor(v))]
-        if bad:
-            raise FloatingPointError(f"{name}: {bad[0]} became {stats[bad[0]]} at step {step}; last checkpoint: {path}")
+        _check_finite(stats, step, str(path) if path is not None else "none (no run_dir)")
         if (step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps:
             stats = {"step": step + 1, **stats, "img_per_s": cfg.batch_size * (step + 1 - start) / (time.time() - t0)}
             for k, v in stats.items():
