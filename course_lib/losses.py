@@ -194,22 +194,26 @@ def gradient_penalty(
 _COLOUR_OPACITY = {0: 3, 1: 3, 2: 3, 5: 8, 6: 8, 7: 8, 10: 13, 11: 13, 12: 13}
 
 
-def style_regression_loss(predicted: Tensor, style: Tensor) -> Tensor:
+def style_regression_loss(predicted: Tensor, style: Tensor, lip_weight: float = 1.0) -> Tensor:
     """Squared error between a predicted and a true style vector, colours weighted by their opacity.
 
-        L = mean_b  sum_j  w_bj (s_hat_bj - s_bj)^2,   w_bj = opacity of entry j's product (colours), 1 otherwise
+        L = mean_b  sum_j  w_bj (s_hat_bj - s_bj)^2,
+        w_bj = opacity of entry j's product (colours; times ``lip_weight`` for the lipstick's r, g, b), 1 otherwise
 
     A product that is not worn (opacity 0) has no colour to get right, so its colour entries count 0.
-    D learns to read the style of *real* faces with it; G is then asked for faces on which D reads the
-    requested style (the auxiliary classifier of AC-GAN, Odena et al. 2017, as a regression on real data
-    only, as in StarGAN). ``predicted`` and ``style``: ``(B, 15)``.
+    ``lip_weight`` > 1 asks for the lipstick colour first: the lips are the smallest region (under 1 % of a
+    64 px face) and the one a try-on is judged on. D learns to read the style of *real* faces with it; G is
+    then asked for faces on which D reads the requested style (the auxiliary classifier of AC-GAN, Odena et
+    al. 2017, as a regression on real data only, as in StarGAN). ``predicted`` and ``style``: ``(B, 15)``.
     """
     if predicted.shape != style.shape or predicted.dim() != 2:
         raise ValueError(f"predicted and style must both be (B, cond_dim), got {tuple(predicted.shape)} and {tuple(style.shape)}")
+    if not lip_weight > 0:
+        raise ValueError(f"lip_weight must be a positive number, got {lip_weight!r}")
     weight = torch.ones_like(style)
     if style.shape[1] == 15:
         for j, o in _COLOUR_OPACITY.items():
-            weight[:, j] = style[:, o]
+            weight[:, j] = style[:, o] * (lip_weight if j < 3 else 1.0)
     return (weight * (predicted.float() - style.float()).pow(2)).sum(1).mean()
 
 

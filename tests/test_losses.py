@@ -151,3 +151,11 @@ def test_style_regression_weights_colours_by_their_opacity():
     assert losses.style_regression_loss(style, style) == 0
     with pytest.raises(ValueError, match=r"predicted and style must both be \(B, cond_dim\)"):
         losses.style_regression_loss(predicted[:, :14], style)
+    # lip_weight multiplies the lipstick colour's weight, and nothing else
+    lips = torch.zeros_like(style)
+    lips[:, :3] = 1.0
+    torch.testing.assert_close(losses.style_regression_loss(predicted, style, lip_weight=4.0),
+                               (weight * (1 + 3 * lips) * 0.01).sum(1).mean())
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="lip_weight must be a positive number"):
+            losses.style_regression_loss(predicted, style, lip_weight=bad)

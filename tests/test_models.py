@@ -1,5 +1,6 @@
 import pytest
 import torch
+from torch import nn
 
 from course_lib import models
 
@@ -116,11 +117,31 @@ def test_out_of_range_conditions_are_refused():
         G(torch.randn(2, 100), torch.full((2, 15), 1.5))
 
 
+class _Constant(nn.Module):
+    """Stands in for D's feature extractor: returns a fixed feature map whatever the image."""
+
+    def __init__(self, fmap: torch.Tensor):
+        super().__init__()
+        self.fmap = fmap
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fmap.expand(x.shape[0], -1, -1, -1)
+
+
 def test_style_regressor_reads_a_style_per_image_and_only_when_built():
     D = models.ConditionalDiscriminator(cond_dim=15, size=32, width=8, regress=True).eval()  # eval: no power iteration
     x, c = torch.randn(3, 3, 32, 32), torch.rand(3, 15)
     logits, styles = D(x, c, return_style=True)
     torch.testing.assert_close(logits, D(x, c))
     assert styles.shape == (3, 15) and 0 <= styles.min() and styles.max() <= 1
+    # the read-out sees *where* a feature is (lips low in the face, eyeshadow high), not only the pooled sum:
+    # one feature moved from the top row of phi's map to the bottom row keeps the sum but changes the read
+    top = torch.zeros(1, D.features, 4, 4)
+    top[0, 0, 0, 1] = 5.0
+    reads = []
+    for fmap in (top, top.flip(2)):
+        D.phi = _Constant(fmap)
+        reads.append(D(x[:1], c[:1], return_style=True)[1])
+    assert (reads[0] - reads[1]).abs().max() > 1e-3
     with pytest.raises(ValueError, match="regress=True"):
         models.ConditionalDiscriminator(cond_dim=15, size=32, width=8)(x, c, return_style=True)

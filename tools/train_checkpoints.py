@@ -113,7 +113,7 @@ CGAN64 = {"z_dim": 100, "cond_dim": 15, "size": 64, "width": 32}
 def build_cgan64(fast: bool, directory: Path, command: str) -> None:
     """The conditional DCGAN of 04: FiLM generator, projection discriminator with spectral norm."""
     cfg = (train.TrainConfig.fast(steps=8, batch_size=16) if fast else
-           train.TrainConfig(steps=5000, batch_size=64, log_every=25, checkpoint_every=250, seed=0))
+           train.TrainConfig(steps=8000, batch_size=64, log_every=25, checkpoint_every=250, seed=0, lip_weight=4.0))
     dev.set_seed(cfg.seed)
     G = models.ConditionalGenerator(**CGAN64)
     D = models.ConditionalDiscriminator(cond_dim=CGAN64["cond_dim"], size=CGAN64["size"], width=CGAN64["width"], regress=True)

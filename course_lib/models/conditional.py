@@ -111,7 +111,9 @@ class ConditionalDiscriminator(nn.Module):
         self.features = ch
         self.psi = sn(nn.Linear(ch, 1))
         self.embed = sn(nn.Linear(cond_dim, ch, bias=False)) if mode == "projection" else None
-        self.regress = nn.Linear(ch, cond_dim) if regress else None  # reads the style: (B, F) -> (B, cond_dim)
+        # the style read-out sees the whole (B, F, 4, 4) map, not its pooled sum: *where* a colour is tells
+        # lipstick from blush and eyeshadow (with the sum, only the channel could)
+        self.regress = nn.Linear(ch * 16, cond_dim) if regress else None  # (B, F * 16) -> (B, cond_dim)
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor, return_style: bool = False):
         if x.dim() != 4 or x.shape[1:] != (3, self.size, self.size):
@@ -119,12 +121,13 @@ class ConditionalDiscriminator(nn.Module):
         cond = _check_cond(cond, x.shape[0], self.cond_dim).to(x.dtype)
         if self.mode == "concat":
             x = torch.cat([x, cond[:, :, None, None].expand(-1, -1, self.size, self.size)], 1)
-        h = self.phi(x).sum((2, 3))  # (B, F): global sum pooling
+        f = self.phi(x)  # (B, F, 4, 4)
+        h = f.sum((2, 3))  # (B, F): global sum pooling
         logits = self.psi(h)[:, 0]
         if self.embed is not None:
             logits = logits + (self.embed(cond) * h).sum(1)  # the projection term <embed(c), phi(x)>
         if return_style:
             if self.regress is None:
                 raise ValueError("return_style=True needs a discriminator built with regress=True")
-            return logits, torch.sigmoid(self.regress(h))  # styles live in [0, 1]
+            return logits, torch.sigmoid(self.regress(f.flatten(1)))  # styles live in [0, 1]
         return logits

@@ -51,6 +51,7 @@ class TrainConfig:
     compile: bool = False  # torch.compile: opt-in, worth it on GPUs (slow first step, no gain on this CPU)
     ema: float = 0.999  # decay of the moving average of G's weights (0 turns it off)
     style_weight: float = 3.0  # conditional GANs whose D has a style regressor (regress=True): its loss weight
+    lip_weight: float = 1.0  # ... and the lipstick colour's extra weight inside it (losses.style_regression_loss)
     checkpoint_every: int = 500  # steps between checkpoints of a run (0: only at the end)
     log_every: int = 10  # steps between history entries
     seed: int = 0  # seeds the model init (by the caller), the noise and the data order
@@ -243,8 +244,8 @@ def fit(G: nn.Module, D: nn.Module, data: Callable[[int], Tensor] | Iterable[Ten
                 cond = cond.to(device)
                 G_c, D_c = Conditioned(G_train, cond), Conditioned(D_train, cond, keep_styles=style_weight > 0)
                 if style_weight > 0:  # D reads the style of the real faces (its first call), G's fakes must match c
-                    d_aux = lambda D_c=D_c, cond=cond: style_weight * losses.style_regression_loss(D_c.styles[0], cond)  # noqa: E731
-                    g_aux = lambda D_c=D_c, cond=cond: style_weight * losses.style_regression_loss(D_c.styles[-1], cond)  # noqa: E731
+                    d_aux = lambda D_c=D_c, cond=cond: style_weight * losses.style_regression_loss(D_c.styles[0], cond, cfg.lip_weight)  # noqa: E731
+                    g_aux = lambda D_c=D_c, cond=cond: style_weight * losses.style_regression_loss(D_c.styles[-1], cond, cfg.lip_weight)  # noqa: E731
             z = torch.randn(x_real.shape[0], cfg.z_dim, generator=z_gen).to(device)
             x_fake = None
             if cfg.n_critic == 1:  # one G forward serves both steps (G is unchanged until its own step)
