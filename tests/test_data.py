@@ -106,7 +106,8 @@ def test_triplet_targets_equal_direct_renders():
 def test_paired_faces_share_identity():
     p = data.paired_faces(4, size=32, seed=3)
     assert p["bare"].shape == p["made_up"].shape == (4, 3, 32, 32) and p["style"].shape == (4, 15)
-    skin = (p["masks"]["skin"] > 0.99) & (p["masks"]["cheeks"] == 0)
+    # bare skin outside every makeup zone (blush, eyeshadow, liner) is the same pixel in both faces
+    skin = (p["masks"]["skin"] > 0.99) & (p["masks"]["cheeks"] == 0) & (p["masks"]["eyeshadow"] == 0) & (p["masks"]["liner"] == 0)
     assert (p["bare"] - p["made_up"])[skin.expand_as(p["bare"])].abs().max() <= 2 / 255 + 1e-6
 
 

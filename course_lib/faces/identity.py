@@ -6,6 +6,7 @@ Taught in 00_welcome, section 6 (the data explorer).
 """
 from __future__ import annotations
 
+import bisect
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
@@ -13,6 +14,7 @@ import numpy as np
 
 from course_lib.colour import hex_to_rgb
 from course_lib.makeup import CATALOGUE, FINISHES, MakeupStyle
+from course_lib.makeup.catalogue import _defaults
 
 # The 10 anchor colours of the Monk Skin Tone scale (Monk 2019; Google's MST orbs), lightest to deepest.
 MONK_TONES = ("#f6ede4", "#f3e7db", "#f7ead0", "#eadaba", "#d7bd96", "#a07e56", "#825c43", "#604134", "#3a312a", "#292420")
@@ -88,8 +90,7 @@ class Identity:
     def _trusted(cls, **values: Any) -> "Identity":
         """Build without validation, for values the sampler produced inside RANGES (tests check that it does)."""
         obj = object.__new__(cls)
-        for f in fields(cls):
-            object.__setattr__(obj, f.name, values.get(f.name, f.default))
+        obj.__dict__.update(_defaults(cls), **values)  # a frozen dataclass's fields live in its __dict__
         return obj
 
     @property
@@ -155,17 +156,18 @@ def _muted_colour(h: float, s: float, v: float) -> tuple[float, float, float]:
     return colorsys.hsv_to_rgb(h, s, v)
 
 
-def _choice(options, cdf: np.ndarray, r: float):
+def _choice(options: tuple, cdf: list[float], r: float):
     """Pick from ``options`` with cumulative probabilities ``cdf`` using one uniform draw ``r`` (inverse CDF)."""
-    return list(options)[min(int(np.searchsorted(cdf, r, side="right")), len(cdf) - 1)]
+    return options[min(bisect.bisect_right(cdf, r), len(cdf) - 1)]
 
 
 # Iris and hair colours are drawn with different odds for lighter (False) and deeper (True) skin.
 _IRIS_P = {False: [0.2, 0.25, 0.15, 0.12, 0.18, 0.1], True: [0.55, 0.3, 0.1, 0.03, 0.01, 0.01]}
 _HAIR_P = {False: [0.12, 0.22, 0.2, 0.1, 0.2, 0.1, 0.06], True: [0.45, 0.35, 0.08, 0.02, 0.02, 0.06, 0.02]}
-_IRIS_CDF = {k: np.cumsum(v) / sum(v) for k, v in _IRIS_P.items()}
-_HAIR_CDF = {k: np.cumsum(v) / sum(v) for k, v in _HAIR_P.items()}
-_STYLE_CDF = np.cumsum([0.24, 0.24, 0.16, 0.12, 0.14, 0.10])
+_IRIS_CDF = {k: (np.cumsum(v) / sum(v)).tolist() for k, v in _IRIS_P.items()}
+_HAIR_CDF = {k: (np.cumsum(v) / sum(v)).tolist() for k, v in _HAIR_P.items()}
+_STYLE_CDF = np.cumsum([0.24, 0.24, 0.16, 0.12, 0.14, 0.10]).tolist()
+_IRIS_NAMES, _HAIR_NAMES, _STYLE_NAMES = tuple(IRIS_COLOURS), tuple(HAIR_COLOURS), tuple(HAIR_STYLES)
 _UNIFORM = ("face_width", "face_height", "jaw", "eye_size", "eye_spacing", "brow_thickness", "brow_arch",
             "nose_width", "nose_length", "lip_width", "lip_fullness", "light_x", "light_y")
 
@@ -180,14 +182,14 @@ def identity_from_uniforms(r: np.ndarray, tone: float | None = None, check: bool
     r = [float(v) for v in r]  # plain floats: faster arithmetic, and JSON-friendly fields
     if tone is None:
         # A Monk tone uniformly at random, then a small jitter towards its neighbours.
-        tone = float(np.clip(1 + int(r[0] * 10) + (r[1] - 0.5) * 0.8, 1.0, 10.0))
+        tone = min(max(1 + int(r[0] * 10) + (r[1] - 0.5) * 0.8, 1.0), 10.0)
     deep = tone >= 6
     values = {name: RANGES[name][0] + r[2 + i] * (RANGES[name][1] - RANGES[name][0]) for i, name in enumerate(_UNIFORM)}
     make = Identity if check else Identity._trusted
     return make(
-        tone=tone, **values, gaze=(r[15] - 0.5) * 0.8, iris=_choice(IRIS_COLOURS, _IRIS_CDF[deep], r[16]),
+        tone=tone, **values, gaze=(r[15] - 0.5) * 0.8, iris=_choice(_IRIS_NAMES, _IRIS_CDF[deep], r[16]),
         smile=0.5 + 0.5 * r[18] if r[17] < 0.35 else 0.3 * r[18],
-        hair_style=_choice(HAIR_STYLES, _STYLE_CDF, r[19]), hair_colour=_choice(HAIR_COLOURS, _HAIR_CDF[deep], r[20]),
+        hair_style=_choice(_STYLE_NAMES, _STYLE_CDF, r[19]), hair_colour=_choice(_HAIR_NAMES, _HAIR_CDF[deep], r[20]),
         background=_muted_colour(r[21], 0.05 + 0.3 * r[22], 0.45 + 0.47 * r[23]),
         clothes=_muted_colour(r[24], 0.2 + 0.5 * r[25], 0.15 + 0.65 * r[26]),
         rotation=(r[27] - 0.5) * 16, scale=0.92 + 0.14 * r[28], shift_x=(r[29] - 0.5) * 0.1, shift_y=(r[30] - 0.5) * 0.1,
@@ -228,7 +230,7 @@ def makeup_from_uniforms(r: np.ndarray, p_wear: float = 1.0) -> MakeupStyle:
         return MakeupStyle.none()
     lips = r[1] < 0.8
     eyes = r[2] < 0.65 or not lips
-    return MakeupStyle(
+    return MakeupStyle._trusted(  # our own draws, inside every range (tests check that they are)
         lipstick=_pick_shade(r[5:10], "lipstick") if lips else None, lip_opacity=0.7 + 0.3 * r[10],
         finish=FINISHES[min(int(r[11] * 3), 2)],
         eyeshadow=_pick_shade(r[12:17], "eyeshadow") if eyes else None, eyeshadow_opacity=0.55 + 0.4 * r[17],
@@ -248,7 +250,7 @@ def sample_faces(seed: int, indices, makeup: bool | float = True, tone: float | 
     if not 0.0 <= p_wear <= 1.0:
         raise ValueError(f"makeup must be True, False or a probability in [0, 1], got {makeup!r}")
     out = []
-    for r in face_uniforms(seed, indices):
+    for r in face_uniforms(seed, indices).tolist():  # plain floats: scalar maths is faster on them
         identity = identity_from_uniforms(r[:N_IDENTITY_DRAWS], tone, check=False)
         style = makeup_from_uniforms(r[N_IDENTITY_DRAWS:], p_wear) if p_wear > 0 else MakeupStyle.none()
         out.append((identity, style))

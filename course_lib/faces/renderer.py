@@ -90,8 +90,14 @@ def _render_chunk(identities: Sequence[Identity], size: int, out_img: torch.Tens
     # Hair behind the head: an enlarged skull (wavy for curly hair), cut at a style-dependent height.
     vol, curl = p["hair_volume"], p["hair_curl"]
     w_h, Xh, Yh, th_ = win(-0.8, 0.8, -1.05, float(p["hair_cut"].max()) + 0.1)
-    wav = 1 + 0.035 * curl * torch.sin(Xh * 30 + 3 * th_) * torch.sin(Yh * 26 - 2 * th_)
-    skull = _ellipse(Xh * wav, Yh * wav, 0.0, -0.05, a + vol, bh * 0.96 + vol, pix)
+    Xw, Yw = Xh, Yh
+    curly = (curl[:, 0, 0] > 0).nonzero()[:, 0]
+    if len(curly):  # the waves only where the hair is curly (elsewhere the factor is exactly 1)
+        Xw, Yw = Xh.clone(), Yh.clone()
+        xc, yc, tc_ = Xh[curly], Yh[curly], th_[curly]
+        wav = 1 + 0.035 * curl[curly] * torch.sin(xc * 30 + 3 * tc_) * torch.sin(yc * 26 - 2 * tc_)
+        Xw[curly], Yw[curly] = xc * wav, yc * wav
+    skull = _ellipse(Xw, Yw, 0.0, -0.05, a + vol, bh * 0.96 + vol, pix)
     drape = _ramp(a + vol * 0.9 - Xh.abs(), pix) * _ramp(Yh + 0.2, pix)
     back = torch.maximum(skull, drape) * _ramp(p["hair_cut"] - Yh, pix * 4) * p["hair_density"]
     hair_shade = (0.8 - 0.45 * (lx * Xh + ly * Yh) / norm).clamp(0.45, 1.25) * (0.65 + 0.7 * th_)
@@ -138,11 +144,12 @@ def _render_chunk(identities: Sequence[Identity], size: int, out_img: torch.Tens
     # Nose: shading only (a shadow on the side away from the light, nostrils, a shadow under the tip).
     y_e, nl, nw = -0.01, p["nose_length"], p["nose_width"]
     y_n = y_e + 0.2 * nl
-    w_no, Xr, Yr, _ = win(-0.14, 0.14, -0.05, 0.33)
+    w_no, Xr, Yr, _ = win(-0.2, 0.2, -0.05, 0.33)
     side = torch.sign(lx) + (lx == 0)
     ridge = torch.exp(-_sq((Xr + side * 0.045 * nw) / 0.022)) * ((Yr - y_e) / (y_n - y_e)).clamp(0, 1) * (Yr < y_n + 0.02)
     nostril = torch.exp(-(_sq((Xr.abs() - 0.04 * nw) / 0.022) + _sq((Yr - y_n - 0.01) / 0.013)))
-    under = torch.exp(-(_sq(Xr / (0.06 * nw)) + _sq((Yr - y_n - 0.045) / 0.02)))
+    # the under-tip shadow ends at this box, not at the chunk's (wider) window: no face depends on its chunk
+    under = torch.exp(-(_sq(Xr / (0.06 * nw)) + _sq((Yr - y_n - 0.045) / 0.02))) * (Xr.abs() <= 0.2)
     darken = (0.22 * ridge + 0.5 * nostril + 0.15 * under).clamp(max=0.7)
     nose_skin = canvas.part[:, _R["skin"], w_no[0], w_no[1]]
     canvas.img[:, :, w_no[0], w_no[1]] *= (1 - nose_skin * darken).unsqueeze(1)
@@ -221,15 +228,16 @@ def _render_chunk(identities: Sequence[Identity], size: int, out_img: torch.Tens
     ry, cy_ = w_y
     zones["eyeshadow"][:, ry, cy_] = shadow_zone * skin_mask[:, ry, cy_]
     zones["liner"][:, ry, cy_] = liner_zone * (skin_mask[:, ry, cy_] + eye_mask[:, ry, cy_]).clamp(max=1)
-    w_k, Xr, Yr, _ = win(-0.45, 0.45, 0.0, 0.36)
+    w_k, Xr, Yr, _ = win(-0.56, 0.56, -0.05, 0.41)
     cheeks = torch.exp(-(_sq((Xr.abs() - (es + 0.06)) / 0.09) + _sq((Yr - (y_e + 0.19)) / 0.065)))
+    cheeks *= (Xr.abs() <= 0.56) & (Yr >= -0.05) & (Yr <= 0.41)  # the Gaussians' tails end at this box
     zones["cheeks"][:, w_k[0], w_k[1]] = cheeks * skin_mask[:, w_k[0], w_k[1]]
 
-    # Fine grain (less in the shadows), then 8-bit quantisation: a rendered face is an ordinary image.
     # Fine grain (mostly proportional to the light, like a camera's), then linear -> 8-bit sRGB via a table.
     grain = grain_bank[p["texture"]]
     lin = canvas.img.addcmul_(canvas.img, grain, value=0.06).add_(grain, alpha=0.002).clamp_(0, 1)
-    out_img.copy_(_SRGB8_LUT[lin.mul_(_LUT_SIZE - 1).round_().long()])
+    idx = lin.mul_(_LUT_SIZE - 1).round_().to(torch.int32)  # int32 indices: half the memory traffic of int64
+    torch.index_select(_SRGB8_LUT, 0, idx.view(-1), out=out_img.view(-1))  # straight into the output
 
 
 def render(identity: Identity | Sequence[Identity], makeup: MakeupStyle | Sequence[MakeupStyle] | None = None,

@@ -5,6 +5,7 @@ Taught in 04_conditional_gan, section 1 (the style vector) and 05_makeup_transfe
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -37,6 +38,12 @@ VECTOR_FIELDS = (
     "eyeshadow_r", "eyeshadow_g", "eyeshadow_b", "eyeshadow_opacity", "eyeshadow_extent",
     "blush_r", "blush_g", "blush_b", "blush_opacity", "eyeliner_opacity",
 )
+
+
+@functools.cache
+def _defaults(cls: type) -> dict[str, Any]:
+    """A dataclass's default field values (for building trusted instances without re-validating them)."""
+    return {f.name: f.default for f in fields(cls)}
 
 
 def shade(value: str | tuple[float, float, float], product: str) -> tuple[float, float, float]:
@@ -101,9 +108,17 @@ class MakeupStyle:
             raise ValueError(f"finish must be one of {', '.join(FINISHES)}, got {self.finish!r}")
 
     @classmethod
+    def _trusted(cls, **values: Any) -> MakeupStyle:
+        """Build without validation, for values the sampler produced: sRGB tuples of floats, opacities in
+        range, a known finish (tests check that re-validating them changes nothing)."""
+        obj = object.__new__(cls)
+        obj.__dict__.update(_defaults(cls), **values)  # a frozen dataclass's fields live in its __dict__
+        return obj
+
+    @classmethod
     def none(cls) -> "MakeupStyle":
         """Return a bare face's style (no product worn)."""
-        return cls()
+        return cls._trusted()
 
     @property
     def is_bare(self) -> bool:

@@ -114,9 +114,11 @@ def test_welcome_notebook_runs_and_its_slider_redraws(lab_server, tmp_path):
             handle.focus()
             for _ in range(3):
                 handle.press("ArrowRight")
+            # the kernel handles the slider's change after the cells queued by "Run All": under a loaded CI
+            # machine (the other test worker busy) that can take a while
             page.wait_for_function(
                 "() => [...document.querySelectorAll('.widget-label')].some(e => e.textContent === 'slider at 0.3: redrawn')",
-                timeout=30_000)
+                timeout=120_000)
             # Wait for the whole notebook to finish (no cell left waiting, "[*]"), then make sure no cell raised.
             page.wait_for_function(
                 "() => ![...document.querySelectorAll('.jp-InputPrompt')].some(e => e.textContent.includes('*'))",
