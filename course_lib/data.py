@@ -187,7 +187,7 @@ def paired_faces(n: int, size: int = 64, seed: int = 0) -> dict:
     """
     from course_lib import faces
 
-    pairs = [faces.sample_face(seed, i, makeup=True) for i in range(n)]
+    pairs = faces.sample_faces(seed, range(n), makeup=True)
     ids, styles = [p[0] for p in pairs], [p[1] for p in pairs]
     bare, made = faces.render(ids, size=size), faces.render(ids, styles, size=size)
     return {"bare": bare.images, "made_up": made.images, "masks": bare.masks,
@@ -211,8 +211,8 @@ def transfer_triplets(n: int, size: int = 64, seed: int = 0, start: int = 0) -> 
         raise ValueError(f"n must be a positive int, got {n!r}")
     if not isinstance(start, int) or start < 0:
         raise ValueError(f"start must be a non-negative int, got {start!r}")
-    src = [faces.sample_face(seed, 2 * i, makeup=False)[0] for i in range(start, start + n)]
-    refs = [faces.sample_face(seed, 2 * i + 1, makeup=True) for i in range(start, start + n)]
+    src = [p[0] for p in faces.sample_faces(seed, range(2 * start, 2 * (start + n), 2), makeup=False)]
+    refs = faces.sample_faces(seed, range(2 * start + 1, 2 * (start + n), 2), makeup=True)
     styles = [r[1] for r in refs]
     source = faces.render(src, size=size)
     reference = faces.render([r[0] for r in refs], styles, size=size)

@@ -159,6 +159,11 @@ def _transfer_cfg(fast: bool, **full) -> "train.transfer.TransferConfig":
     return TransferConfig.fast() if fast else TransferConfig(**full)
 
 
+def _step_log(what: str):
+    """A transfer training callback that logs ``what``'s step and its losses."""
+    return lambda step, stats: log(f"{what} step {step}: " + " ".join(f"{k} {v:.4g}" for k, v in stats.items() if k != "step"))
+
+
 def build_tryon64(fast: bool, directory: Path, command: str) -> None:
     """The try-on generator (source + style -> made up) and the style encoder (reference -> style)."""
     from course_lib.train import transfer
@@ -168,9 +173,8 @@ def build_tryon64(fast: bool, directory: Path, command: str) -> None:
     cfg_g, cfg_e = _transfer_cfg(fast, steps=3000, lr_G=1e-3), _transfer_cfg(fast, steps=4500, seed=1)
     t0 = time.time()
     suffix = "-fast" if fast else ""
-    report = lambda what: lambda step, st: log(f"{what} step {step}: " + " ".join(f"{k} {v:.4g}" for k, v in st.items() if k != "step"))  # noqa: E731
-    G, hist_g = transfer.train_tryon(cfg_g, run_dir=config.build_dir("runs", "tryon64" + suffix), callback=report("try-on G"))
-    E, hist_e = transfer.train_style_encoder(cfg_e, G, run_dir=config.build_dir("runs", "style64" + suffix), callback=report("style E"))
+    G, hist_g = transfer.train_tryon(cfg_g, run_dir=config.build_dir("runs", "tryon64" + suffix), callback=_step_log("try-on G"))
+    E, hist_e = transfer.train_style_encoder(cfg_e, G, run_dir=config.build_dir("runs", "style64" + suffix), callback=_step_log("style E"))
     held = held_out(fast)
     with torch.no_grad():
         outputs = {"shade": G(held["source"], held["style"]), "reference": G(held["source"], E(held["reference"]))}
@@ -190,7 +194,7 @@ def build_beautygan64(fast: bool, directory: Path, command: str) -> None:
     cfg = _transfer_cfg(fast, steps=1000)
     t0 = time.time()
     G, history = transfer.train_reference(cfg, run_dir=config.build_dir("runs", "beautygan64" + ("-fast" if fast else "")),
-                                          callback=lambda step, st: log(f"beautygan step {step}: " + " ".join(f"{k} {v:.4g}" for k, v in st.items() if k != "step")))
+                                          callback=_step_log("beautygan"))
     held = held_out(fast)
     with torch.no_grad():
         scores = _transfer_metrics({"beautygan": G(held["source"], held["reference"])[0]}, held)

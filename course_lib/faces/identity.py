@@ -110,9 +110,17 @@ class Identity:
 IDENTITY_FIELDS = tuple(f.name for f in fields(Identity))
 
 
+# The fairness audit's skin-tone groups, as Monk tones; with uniform tones they hold 30 / 40 / 30 % of faces.
+TONE_GROUPS = {"light": (1, 3), "medium": (4, 7), "deep": (8, 10)}
+
+
 def tone_group(tone: float) -> str:
-    """Map a Monk position to the audit group: light (< 3.5), medium (< 7.5) or deep."""
-    return "light" if tone < 3.5 else "medium" if tone < 7.5 else "deep"
+    """Map a Monk position to its audit group (``TONE_GROUPS``), a fractional tone counting as its nearest tone:
+    light (< 3.5), medium (< 7.5) or deep."""
+    for name, (_, hi) in TONE_GROUPS.items():
+        if tone < hi + 0.5:
+            return name
+    return name
 
 
 def skin_rgb(tone: float) -> tuple[float, float, float]:

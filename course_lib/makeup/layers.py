@@ -20,8 +20,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
-from course_lib.colour import linear_to_srgb, luminance, srgb_to_linear
-from course_lib.colour import hex_to_rgb
+from course_lib.colour import hex_to_rgb, linear_to_srgb, luminance, srgb_to_linear
 from course_lib.makeup.catalogue import CATALOGUE, FINISH_SHINE, VECTOR_FIELDS, MakeupStyle
 
 

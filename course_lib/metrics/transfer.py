@@ -17,17 +17,16 @@ import numpy as np
 import torch
 
 from course_lib.colour import delta_e2000
+from course_lib.faces.identity import TONE_GROUPS
 
 REGIONS = ("lips", "eyeshadow", "cheeks")
-# Monk skin tones 1..10 in three groups; with uniform tones the groups hold 30 / 40 / 30 % of faces.
-TONE_GROUPS = {"light": (1, 3), "medium": (4, 7), "deep": (8, 10)}
 # Pixels where every makeup mask is below this count as "outside the makeup" for SSIM.
 OUTSIDE_THRESHOLD = 0.02
 _MAKEUP_MASKS = ("lips", "eyeshadow", "cheeks", "liner")
 
 
 def tone_group(tones) -> np.ndarray:
-    """Map Monk tones (1..10, fractional allowed) to group names ``"light"``, ``"medium"``, ``"deep"``."""
+    """Map Monk tones (1..10, fractional allowed) to group names, an array at a time (``faces.tone_group`` for one)."""
     t = np.rint(np.asarray(tones, dtype=float)).clip(1, 10)
     out = np.empty(t.shape, dtype=object)
     for name, (lo, hi) in TONE_GROUPS.items():

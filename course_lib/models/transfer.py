@@ -34,6 +34,11 @@ def _check_images(x: object, name: str, size: int | None = None) -> torch.Tensor
     return x
 
 
+def _by_region(probs: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Split mask probabilities (B, 4, H, W) into ``{region: (B, 1, H, W)}`` in ``MASK_REGIONS`` order."""
+    return dict(zip(MASK_REGIONS, probs.split(1, dim=1)))
+
+
 def _conv(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
 
@@ -83,7 +88,7 @@ class TryOnGenerator(nn.Module):
     def predict_masks(self, source: torch.Tensor) -> dict[str, torch.Tensor]:
         """Where each product goes on ``source``: ``{"lips", "eyeshadow", "cheeks", "liner"}`` -> (B, 1, H, W) in [0, 1]."""
         logits, _ = self.mask_logits(source)
-        return dict(zip(MASK_REGIONS, torch.sigmoid(logits).split(1, dim=1)))
+        return _by_region(torch.sigmoid(logits))
 
     def forward(self, source: torch.Tensor, style: torch.Tensor, intensity: torch.Tensor | float = 1.0,
                 return_masks: bool = False):
@@ -91,12 +96,13 @@ class TryOnGenerator(nn.Module):
 
         logits, h = self.mask_logits(source)
         style = _check_cond(style, source.shape[0], self.cond_dim).to(source.dtype)
-        masks = dict(zip(MASK_REGIONS, torch.sigmoid(logits).split(1, dim=1)))
+        probs = torch.sigmoid(logits)  # (B, 4, H, W)
+        masks = _by_region(probs)
         made = composite((source + 1) / 2, masks, style, intensity)  # the layer model: (B, 3, H, W) in [0, 1]
         # The residual acts only where a product is worn, in proportion to its opacity x intensity: with every
         # opacity 0 (or intensity 0) the output is the source, and switching a region off removes all of it.
         amount = style[:, list(_OPACITY_INDEX)] * torch.as_tensor(intensity, dtype=style.dtype).reshape(-1, 1)
-        where = (torch.sigmoid(logits) * amount[:, :, None, None]).amax(1, keepdim=True)
+        where = (probs * amount[:, :, None, None]).amax(1, keepdim=True)
         made = made + self.residual * torch.tanh(self.rgb_head(torch.relu(self.film(h, style)))) * where
         out = made.clamp(0, 1) * 2 - 1
         return (out, masks) if return_masks else out

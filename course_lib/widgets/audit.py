@@ -65,7 +65,7 @@ def summary_text(summary: dict) -> str:
 def _as01(x) -> np.ndarray:
     """Images as numpy (N, H, W, 3) in [0, 1], from tensors (N, 3, H, W) in [-1, 1] or numpy already in [0, 1]."""
     if isinstance(x, torch.Tensor):
-        return ((x.detach().float().cpu() + 1) / 2).clamp(0, 1).permute(0, 2, 3, 1).numpy()
+        return viz.to_numpy_image(x)
     return np.clip(np.asarray(x, dtype=np.float32), 0, 1)
 
 
