@@ -189,3 +189,54 @@ def test_face_draws_are_pinned():
     np.testing.assert_array_equal(faces.face_uniforms(0, [0, 7])[:, :3], np.array(PINNED_DRAWS))
     # batch independence: the numbers of face 7 do not depend on which faces come with it
     np.testing.assert_array_equal(faces.face_uniforms(0, [7]), faces.face_uniforms(0, [3, 7, 9])[1:2])
+
+
+# Per-face channel means of faces 0-5 of seed 0 (64 px, made up) and their lip and hair areas, recorded with the
+# renderer before it was compiled with Numba (torch, batched): the pixels may move by one 8-bit level, no more.
+PINNED_MEANS = [[0.1449, 0.0042, -0.0793], [0.3366, 0.301, 0.2344], [0.0134, -0.054, -0.0571],
+                [0.0647, 0.0526, -0.0305], [0.2335, 0.1117, -0.064], [0.1192, 0.1014, 0.0295]]
+PINNED_LIPS = [0.0088, 0.0046, 0.0088, 0.0059, 0.0055, 0.0043]
+PINNED_HAIR = [0.1752, 0.1884, 0.0585, 0.1891, 0.1908, 0.2275]
+
+
+def test_rendered_faces_are_pinned():
+    """The same faces as every earlier release: the shipped checkpoints were trained on them."""
+    f = faces.render_indices(range(6), seed=0, size=64)
+    np.testing.assert_allclose(f.images.mean((2, 3)).numpy(), PINNED_MEANS, atol=2e-4)
+    np.testing.assert_allclose(f.masks["lips"].mean((1, 2, 3)).numpy(), PINNED_LIPS, atol=1e-4)
+    np.testing.assert_allclose(f.masks["hair"].mean((1, 2, 3)).numpy(), PINNED_HAIR, atol=1e-4)
+
+
+def test_threads_do_not_change_a_pixel():
+    """The batch is split between threads: one thread or two must draw exactly the same faces."""
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = faces.render_indices(range(40), seed=5, size=32)
+        torch.set_num_threads(2)
+        two = faces.render_indices(range(40), seed=5, size=32)
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(one.images, two.images)
+    for name in faces.MASKS:
+        assert torch.equal(one.masks[name], two.masks[name]), name
+
+
+def test_big_outputs_own_their_memory():
+    """Big renders live in their own (huge-page) memory map: views must outlive the tensor they came from."""
+    from course_lib.faces.renderer import _empty
+
+    big = _empty((40, 10, 64, 64))  # 6.5 MB: over the huge-page threshold
+    assert big.shape == (40, 10, 64, 64) and big.dtype == torch.float32 and big.is_contiguous()
+    view = big[:, 3:4]
+    big.fill_(0.25)
+    del big
+    import gc
+
+    gc.collect()
+    assert float(view.sum()) == 0.25 * view.numel()
+    f = faces.render_indices(range(64), seed=2, size=64, makeup=False)  # 10.5 MB of masks
+    masks = f.masks["skin"]
+    del f
+    gc.collect()
+    assert 0.1 < float(masks.mean()) < 0.6

@@ -1,7 +1,7 @@
 """SynthFaces: an offline renderer of stylised faces with region masks, skin tones and makeup.
 
 ``from course_lib import faces``; then ``faces.render(faces.Identity(tone=8), makeup.MakeupStyle(lipstick="plum"))``
-or ``faces.render_indices(range(64), seed=0)``. Taught in 00_welcome, section 6.
+or ``faces.render_indices(range(64), seed=0)``. Taught in 00_welcome, section 4.
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 A face is a pure function of (seed, index): ``face_rng(seed, index)`` gives the random stream that
 ``sample_identity`` and ``sample_makeup`` read, so face *i* is the same on every run and machine.
-Taught in 00_welcome, section 6 (the data explorer).
+Taught in 00_welcome, section 4 (the data explorer).
 """
 from __future__ import annotations
 

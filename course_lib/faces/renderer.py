@@ -1,23 +1,28 @@
 """The SynthFaces renderer: identity parameters -> a stylised face, its region masks, then makeup.
 
-Everything is drawn for a whole batch at once with tensor operations, with the shapes and the canvas
-of ``drawing``. Layers are composited back to front in linear
-RGB; the hard regions (background, hair, clothes, skin, eyes, brows, lips) partition every pixel
-(they sum to 1), while the makeup zones (eyeshadow, cheeks, liner) are soft overlays on the skin.
+Every pixel runs through the same short program, like a GPU's fragment shader: map the pixel into the
+face's canonical frame, then composite the layers back to front in linear RGB (backdrop, hair, clothes,
+neck, ears, face, nose shading, brows, eyes, lips, hair in front). The hard regions (background, hair,
+clothes, skin, eyes, brows, lips) partition every pixel (they sum to 1), while the makeup zones
+(eyeshadow, cheeks, liner) are soft overlays on the skin. The program is compiled by Numba, so one
+pixel costs a few hundred arithmetic operations and no memory traffic between layers.
 Makeup is then put on by ``makeup.apply_makeup``, the same function used on real photos.
-Taught in 00_welcome, section 6.
+Taught in 00_welcome, section 4.
 """
 from __future__ import annotations
 
+import math
+import mmap
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Sequence
 
+import numba
 import numpy as np
 import torch
 
 from course_lib.faces.drawing import (
-    _LUT_SIZE, _R, _SRGB8_LUT, CHUNK, MASKS, REGIONS, ZONES, ZOOM, _banks, _Canvas, _disc, _ellipse, _ramp, _sq,
-    _stack, _window,
+    _SRGB8_LUT, COLOURS, COLUMNS, MASKS, REGIONS, ZONES, ZOOM, _banks, _disc, _ellipse, _inside, _ramp, _table,
 )
 from course_lib.faces.identity import SIZES, Identity
 from course_lib.makeup import PRODUCT_MASK, MakeupStyle, apply_makeup
@@ -44,200 +49,263 @@ class Faces:
         return self.masks[name][i, 0].numpy()
 
 
+def render_bare(identities: Sequence[Identity], size: int, signed: bool = False) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Render faces without makeup: images ``(B, 3, H, W)`` in [0, 1] ([-1, 1] if ``signed``; 8-bit steps) and all masks.
 
-
-def render_bare(identities: Sequence[Identity], size: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Render faces without makeup: images ``(B, 3, H, W)`` in [0, 1] (8-bit steps) and all masks.
-
-    Faces are drawn in chunks of ``CHUNK``, which keeps every layer in the CPU's cache.
+    The faces are split between ``torch.get_num_threads()`` threads (the shader releases the GIL).
     """
     n = len(identities)
-    images = torch.empty(n, 3, size, size)
-    planes = torch.empty(n, len(MASKS), size, size)  # every mask of every face, filled chunk by chunk
-    for i in range(0, n, CHUNK):
-        _render_chunk(identities[i : i + CHUNK], size, images[i : i + CHUNK], planes[i : i + CHUNK])
+    images = _empty((n, 3, size, size))
+    planes = _empty((n, len(MASKS), size, size))  # every mask of every face
+    params, colours, textures = _table(identities)
+    smooth, grain = _banks(size)
+    args = (params, colours, textures, smooth, grain, _SRGB8_SIGNED if signed else _SRGB8_LUT, images.numpy(), planes.numpy())
+    workers = min(torch.get_num_threads(), n // _MIN_FACES_PER_THREAD)
+    if workers <= 1:
+        _shade(*args, 0, n)
+    else:
+        bounds = np.linspace(0, n, workers + 1).astype(int)
+        with ThreadPoolExecutor(workers) as pool:  # made per call: nothing is left running, a fork stays safe
+            list(pool.map(lambda k: _shade(*args, bounds[k], bounds[k + 1]), range(workers)))
     return images, {name: planes[:, j : j + 1] for j, name in enumerate(MASKS)}
 
 
-def _render_chunk(identities: Sequence[Identity], size: int, out_img: torch.Tensor, out_masks: torch.Tensor) -> None:
-    """Render one chunk of faces into ``out_img`` (B, 3, S, S) and ``out_masks`` (B, len(MASKS), S, S)."""
-    b, p = len(identities), _stack(identities)
-    smooth_bank, grain_bank = _banks(size)
-    # Pixel centres -> canonical face frame: undo shift, then tilt and scale.
-    t = (torch.arange(size, dtype=torch.float32) + 0.5) / size * 2 - 1
-    v, u = t.view(1, -1, 1), t.view(1, 1, -1)
-    th = torch.deg2rad(p["rotation"])
-    c, s, k = torch.cos(th), torch.sin(th), p["scale"] * ZOOM
-    du, dv = u - p["shift_x"], v - p["shift_y"]
-    X = (c * du + s * dv) / k  # (B, S, S)
-    Y = (-s * du + c * dv) / k
-    pix = 2.0 / (size * k)  # one pixel in canonical units, (B, 1, 1)
-    tex = smooth_bank[p["texture"]]  # (B, S, S) smooth noise in [0, 1]
-    canvas = _Canvas(out_masks[:, : len(REGIONS)])
-    pose = torch.cat([(c * k).view(-1, 1), (s * k).view(-1, 1), p["shift_x"].view(-1, 1), p["shift_y"].view(-1, 1)], 1).numpy()
+_SRGB8_SIGNED = _SRGB8_LUT * np.float32(2) - np.float32(1)  # the same 8-bit levels in [-1, 1]
+_HUGE = 4 << 20  # outputs at least this big get transparent huge pages where the OS offers them (Linux)
 
-    def win(x0: float, x1: float, y0: float, y1: float):
-        w = _window(pose, size, x0, x1, y0, y1)
-        return w, X[:, w[0], w[1]], Y[:, w[0], w[1]], tex[:, w[0], w[1]]
 
-    # Backdrop: vertical gradient, darker at the bottom, with a vignette.
-    canvas.img[:] = p["background"] * ((1 - 0.35 * (v + 1) / 2) * (1 - 0.11 * (u * u + v * v))).unsqueeze(1)
+def _empty(shape: tuple[int, ...]) -> torch.Tensor:
+    """An uninitialised float32 tensor; a big one is backed by huge pages when the OS allows it.
 
-    a, bh, jaw = p["face_width"], p["face_height"], p["jaw"]
-    lx, ly = p["light_x"], p["light_y"]
-    norm = torch.sqrt(lx * lx + ly * ly + 1)
+    A fresh 100 MB tensor (512 faces at 64 px with their masks) costs 25,000 page faults of 4 kB on first
+    write, as long as drawing it: asking for 2 MB pages (``madvise(MADV_HUGEPAGE)``) cuts that 50x.
+    The tensor owns its memory map, which is unmapped when the tensor and its views are gone.
+    """
+    nbytes = 4 * math.prod(shape)
+    if nbytes < _HUGE or not hasattr(mmap, "MADV_HUGEPAGE"):
+        return torch.empty(shape)
+    buf = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    try:
+        buf.madvise(mmap.MADV_HUGEPAGE)
+    except OSError:  # a kernel without transparent huge pages: ordinary pages, same result
+        pass
+    return torch.frombuffer(buf, dtype=torch.float32).view(shape)
 
-    # Hair behind the head: an enlarged skull (wavy for curly hair), cut at a style-dependent height.
-    vol, curl = p["hair_volume"], p["hair_curl"]
-    w_h, Xh, Yh, th_ = win(-0.8, 0.8, -1.05, float(p["hair_cut"].max()) + 0.1)
-    Xw, Yw = Xh, Yh
-    curly = (curl[:, 0, 0] > 0).nonzero()[:, 0]
-    if len(curly):  # the waves only where the hair is curly (elsewhere the factor is exactly 1)
-        Xw, Yw = Xh.clone(), Yh.clone()
-        xc, yc, tc_ = Xh[curly], Yh[curly], th_[curly]
-        wav = 1 + 0.035 * curl[curly] * torch.sin(xc * 30 + 3 * tc_) * torch.sin(yc * 26 - 2 * tc_)
-        Xw[curly], Yw[curly] = xc * wav, yc * wav
-    skull = _ellipse(Xw, Yw, 0.0, -0.05, a + vol, bh * 0.96 + vol, pix)
-    drape = _ramp(a + vol * 0.9 - Xh.abs(), pix) * _ramp(Yh + 0.2, pix)
-    back = torch.maximum(skull, drape) * _ramp(p["hair_cut"] - Yh, pix * 4) * p["hair_density"]
-    hair_shade = (0.8 - 0.45 * (lx * Xh + ly * Yh) / norm).clamp(0.45, 1.25) * (0.65 + 0.7 * th_)
-    hair_col = p["hair"] * hair_shade.unsqueeze(1)
-    canvas.paint("hair", hair_col, back, w_h)
-    if (p["hair_bun"] > 0).any():  # a bun on top, drawn in its own small window
-        w_b, Xb, Yb, tb_ = win(-0.25, 0.25, -1.05, -0.45)
-        bun = _disc(Xb, Yb, 0.0, -bh - vol - 0.05, p["hair_bun"], pix) * (p["hair_bun"] > 0)
-        bun_shade = (0.8 - 0.45 * (lx * Xb + ly * Yb) / norm).clamp(0.45, 1.25) * (0.65 + 0.7 * tb_)
-        canvas.paint("hair", p["hair"] * bun_shade.unsqueeze(1), bun, w_b)
 
-    # Clothes and neck.
-    w_c, Xc, Yc, tc = win(-1.2, 1.2, 0.7, 1.9)
-    # sloping shoulders (a parabola) with a round neckline
-    clothes = _ramp(Yc - (0.8 + 0.45 * _sq(Xc)), pix) * (1 - _disc(Xc, Yc, 0.0, 0.8, 0.19, pix))
-    canvas.paint("clothes", p["clothes"] * (0.75 + 0.3 * tc.unsqueeze(1)), clothes, w_c)
-    w_n, Xn, Yn, _ = win(-0.3, 0.3, 0.05, 1.9)
-    neck = _ramp(0.2 * a / 0.46 - Xn.abs(), pix) * _ramp(Yn - 0.1, pix)
-    skin = p["skin"]
-    canvas.paint("skin", skin * (0.62 + 0.25 * ((Yn - 0.45) / 0.5).clamp(0, 1)).unsqueeze(1), neck, w_n)
+_MIN_FACES_PER_THREAD = 8  # below this, starting a thread costs more than it saves
+# Where each number of a face sits in ``_table``'s rows: the shader reads them by position.
+(_TONE, _FACE_W, _FACE_H, _JAW, _EYE_SIZE, _EYE_SPACING, _GAZE, _BROW_THICK, _BROW_ARCH, _NOSE_W, _NOSE_L, _LIP_W,
+ _LIP_FULL, _SMILE, _LIGHT_X, _LIGHT_Y, _ROTATION, _SCALE, _SHIFT_X, _SHIFT_Y, _VOLUME, _CUT, _HAIRLINE, _CURVE, _BUN,
+ _CURL, _DENSITY, _PART) = range(len(COLUMNS))
+_SKIN, _HAIRC, _IRIS, _BACKGROUND, _CLOTHES = range(len(COLOURS))
+_BG, _HAIRR, _CLOTHESR, _SKINR, _EYESR, _BROWSR, _LIPSR = range(len(REGIONS))
+_EYESHADOW, _CHEEKS, _LINER = range(len(REGIONS), len(MASKS))
 
-    # Ears, then the face: an egg-shaped oval that narrows towards the chin.
-    w_e, Xe, Ye, _ = win(-0.62, 0.62, -0.14, 0.16)
-    ears = _ellipse(Xe.abs(), Ye, a * 0.97, 0.02, 0.065, 0.11, pix)  # both ears at once: the face is symmetric
-    canvas.paint("skin", skin * 0.8, ears, w_e)
-    w_f, Xf, Yf, tf = win(-0.56, 0.56, -0.72, 0.72)
-    taper = 1 - 0.38 * jaw * _sq((Yf / bh).clamp(min=0))
-    face = _ellipse(Xf / taper, Yf, 0.0, 0.0, a, bh, pix)
-    # Lambert shading on a pseudo-sphere normal, with a floor so deep tones keep their detail.
-    nx, ny = Xf / (a * taper), Yf / bh
-    nz = (1 - nx * nx - ny * ny).clamp(min=0.02).sqrt()
-    lambert = ((-lx * nx - ly * ny + nz) / norm).clamp(0, 1)
-    shade = 0.62 + 0.48 * lambert + 0.05 * (tf - 0.5)
-    flush = torch.exp(-(_sq((Xf.abs() - 0.25) / 0.12) + _sq((Yf - 0.17) / 0.1)))  # natural cheek colour
-    face_col = skin * shade.unsqueeze(1) * (1 + flush.unsqueeze(1) * torch.tensor([0.05, -0.02, -0.02]).view(1, 3, 1, 1))
-    face_col = face_col + 0.035 * _sq(_sq(lambert) * lambert).unsqueeze(1)  # a soft sheen keeps deep tones readable
-    canvas.paint("skin", face_col, face, w_f)
-    skin_shading = torch.ones(b, size, size)
-    skin_shading[:, w_f[0], w_f[1]] = shade
 
-    def sub(w):  # skin shading inside a window
-        return skin_shading[:, w[0], w[1]]
+@numba.njit(inline="always")
+def _paint(rgb, w, region, r, g, b, cov):
+    """Composite colour (r, g, b) with coverage ``cov``; the region takes the pixel's weight (they keep summing to 1).
 
-    # Nose: shading only (a shadow on the side away from the light, nostrils, a shadow under the tip).
-    y_e, nl, nw = -0.01, p["nose_length"], p["nose_width"]
-    y_n = y_e + 0.2 * nl
-    w_no, Xr, Yr, _ = win(-0.2, 0.2, -0.05, 0.33)
-    side = torch.sign(lx) + (lx == 0)
-    ridge = torch.exp(-_sq((Xr + side * 0.045 * nw) / 0.022)) * ((Yr - y_e) / (y_n - y_e)).clamp(0, 1) * (Yr < y_n + 0.02)
-    nostril = torch.exp(-(_sq((Xr.abs() - 0.04 * nw) / 0.022) + _sq((Yr - y_n - 0.01) / 0.013)))
-    # the under-tip shadow ends at this box, not at the chunk's (wider) window: no face depends on its chunk
-    under = torch.exp(-(_sq(Xr / (0.06 * nw)) + _sq((Yr - y_n - 0.045) / 0.02))) * (Xr.abs() <= 0.2)
-    darken = (0.22 * ridge + 0.5 * nostril + 0.15 * under).clamp(max=0.7)
-    nose_skin = canvas.part[:, _R["skin"], w_no[0], w_no[1]]
-    canvas.img[:, :, w_no[0], w_no[1]] *= (1 - nose_skin * darken).unsqueeze(1)
+    Both updates are ``old + cov (new - old)``: the colour towards the paint, the region weights ``w`` towards
+    a one-hot vector of ``region``. The pixel's state is a pair of tuples, which stay in CPU registers.
+    """
+    if cov <= 0.0:
+        return rgb, w
+    k = 1.0 - cov
+    w = (w[0] * k + (cov if region == 0 else 0.0), w[1] * k + (cov if region == 1 else 0.0),
+         w[2] * k + (cov if region == 2 else 0.0), w[3] * k + (cov if region == 3 else 0.0),
+         w[4] * k + (cov if region == 4 else 0.0), w[5] * k + (cov if region == 5 else 0.0),
+         w[6] * k + (cov if region == 6 else 0.0))
+    return (rgb[0] + cov * (r - rgb[0]), rgb[1] + cov * (g - rgb[1]), rgb[2] + cov * (b - rgb[2])), w
 
-    # Brows: arcs above the eyes, thinner towards the outer ends.
-    es, ez = p["eye_spacing"], p["eye_size"]
-    w_b, Xr, Yr, _ = win(-0.38, 0.38, -0.23, -0.07)
-    # The face is symmetric in the canonical frame: draw both brows (and eyes) at once on |x|.
-    xa = Xr.abs()
-    tb = (xa - es) / 0.12  # -1 (inner end) .. 1 (outer end) along the brow
-    outer = tb.clamp(-1, 1)
-    yb = y_e - 0.125 - 0.035 * p["brow_arch"] * (1 - tb * tb).clamp(min=0) + 0.012 * outer
-    half = 0.017 * p["brow_thickness"] * (1 - 0.45 * (outer + 1) / 2)
-    brows = _ramp(half - (Yr - yb).abs(), pix) * _ramp(0.12 - (xa - es).abs(), pix)
-    brow_col = p["hair"] * 0.55 + p["skin"] * 0.12
-    canvas.paint("brows", brow_col * sub(w_b).unsqueeze(1), brows, w_b)
 
-    # Eyes: almond openings with iris and pupil, a dark upper lash line; zones for eyeshadow and liner.
-    w_y, Xr, Yr, _ = win(-0.4, 0.4, -0.15, 0.06)
-    sh = sub(w_y).unsqueeze(1)
-    w, hu, hl = 0.09 * ez, 0.05 * ez, 0.032 * ez
-    dx = Xr.abs() - es  # mirrored: both eyes at once
-    tt = (dx / w).clamp(-1, 1)
-    arc = (1 - tt * tt).clamp(min=0).sqrt()
-    y_up, y_lo = y_e - hu * arc, y_e + hl * arc
-    eyes = _ramp(Yr - y_up, pix) * _ramp(y_lo - Yr, pix) * _ramp(w - dx.abs(), pix)
-    ix = p["gaze"] * 0.3 * w * torch.sign(Xr)  # both irises look the same way: mirrored, that is +/- gaze
-    iris = _disc(dx, Yr, ix, y_e + 0.004, 0.78 * hu, pix) * eyes
-    pupil = _disc(dx, Yr, ix, y_e + 0.004, 0.32 * hu, pix) * eyes
-    lash = _ramp(0.011 - (Yr - y_up + 0.004).abs(), pix) * _ramp(w * 1.06 - dx.abs(), pix)
-    # Eyeshadow zone: a soft dome over the lid, densest at the lash line, fading towards the brow.
-    r2 = _sq((dx - 0.012) / (w * 1.4)) + _sq((Yr - (y_e - 0.02)) / (hu + 0.055))
-    shadow_zone = (1 - r2).clamp(min=0) ** 0.6 * _ramp(y_e + 0.004 - Yr, pix)
-    liner_zone = _ramp(0.014 - (Yr - y_up + 0.01).abs(), pix) * _ramp(w * 1.15 - dx.abs(), pix)
-    sclera = torch.tensor([0.8, 0.78, 0.74]).view(1, 3, 1, 1) * (0.6 + 0.4 * sh)
-    i1 = iris.unsqueeze(1)
-    eye_col = sclera * (1 - i1) + p["iris"] * (0.5 + 0.5 * sh) * i1
-    eye_col = eye_col * (1 - 0.95 * pupil.unsqueeze(1))
-    eye_col = eye_col * (1 - 0.35 * _ramp(0.02 - (Yr - (y_e - hu)).abs(), pix).unsqueeze(1))  # lid shadow on the eyeball
-    canvas.paint("eyes", eye_col, eyes, w_y)
-    canvas.paint("eyes", torch.full((1, 3, 1, 1), 0.012), lash, w_y)
+@numba.njit(nogil=True, cache=True, fastmath=True)
+def _shade(params, colours, textures, smooth, grain, lut, img, masks, start, stop):  # noqa: C901 (one layer after another)
+    """Draw faces ``start:stop``: every pixel runs through the layers back to front, in linear RGB.
 
-    # Lips: a cupid's-bow upper lip and a fuller lower lip around a mouth line that curves up in a smile.
-    y_m = y_e + 0.355 + 0.03 * (nl - 1)
-    wl, fu = 0.15 * p["lip_width"], p["lip_fullness"]
-    w_l, Xr, Yr, _ = win(-0.22, 0.22, 0.22, 0.48)
-    sh = sub(w_l)
-    tl = (Xr / wl).clamp(-1, 1)
-    y_line = y_m - 0.03 * p["smile"] * tl * tl
-    across = (1 - tl * tl).clamp(min=0)
-    y_top = y_line - 0.036 * fu * across**0.55 * (1 - 0.3 * torch.exp(-_sq(tl / 0.16)))  # the bow dips at the centre
-    y_bot = y_line + 0.05 * fu * across**0.6
-    lips = _ramp(Yr - y_top, pix) * _ramp(y_bot - Yr, pix) * _ramp(wl - Xr.abs(), pix)
-    deep = ((p["tone"] - 1) / 9).view(-1, 1, 1, 1)
-    tint = torch.tensor([0.82, 0.5, 0.52]).view(1, 3, 1, 1) * (1 - deep) + torch.tensor([0.78, 0.58, 0.62]).view(1, 3, 1, 1) * deep
-    upper = (Yr < y_line).float()
-    gleam = torch.exp(-(_sq(Xr / (0.5 * wl)) + _sq((Yr - y_line - 0.022 * fu) / (0.014 * fu))))
-    lip_shade = sh * (0.78 * upper + (1 - upper) * (1.0 + 0.35 * gleam))
-    lip_shade = lip_shade * (1 - 0.55 * _ramp(0.009 - (Yr - y_line).abs(), pix))  # the line between the lips
-    canvas.paint("lips", p["skin"] * tint * lip_shade.unsqueeze(1), lips, w_l)
+    Writes ``img`` (B, 3, S, S), 8-bit sRGB in [0, 1], and ``masks`` (B, len(MASKS), S, S). Each layer is
+    evaluated only inside its own box (in the face's canonical frame, grown by two pixels), so a face
+    never depends on the others in its batch.
+    """
+    size = img.shape[2]
+    for f in range(start, stop):
+        q, col, tb = params[f], colours[f], textures[f]
+        a, bh, jaw, ez, es = q[_FACE_W], q[_FACE_H], q[_JAW], q[_EYE_SIZE], q[_EYE_SPACING]
+        nw, nl, lx, ly = q[_NOSE_W], q[_NOSE_L], q[_LIGHT_X], q[_LIGHT_Y]
+        vol, cut, curl, density, bun = q[_VOLUME], q[_CUT], q[_CURL], q[_DENSITY], q[_BUN]
+        skin = col[_SKIN]
+        norm = math.sqrt(lx * lx + ly * ly + 1)
+        th = math.radians(q[_ROTATION])
+        k = q[_SCALE] * ZOOM
+        c, s = math.cos(th), math.sin(th)
+        pix = 2.0 / (size * k)  # one pixel in canonical units
+        m = 2 * pix  # layers are evaluated this far outside their boxes (anti-aliased edges)
+        # Per-face constants of the features (canonical units).
+        y_e = -0.01  # eye line
+        y_n = y_e + 0.2 * nl  # nose tip
+        side = 1.0 if lx >= 0 else -1.0  # the nose's shadow falls away from the light
+        w, hu, hl = 0.09 * ez, 0.05 * ez, 0.032 * ez  # eye half-width, upper and lower lid heights
+        ix_abs = q[_GAZE] * 0.3 * w
+        y_m = y_e + 0.355 + 0.03 * (nl - 1)  # mouth line
+        wl, fu = 0.15 * q[_LIP_W], q[_LIP_FULL]
+        deep = (q[_TONE] - 1) / 9
+        tint_r, tint_g, tint_b = 0.82 * (1 - deep) + 0.78 * deep, 0.5 * (1 - deep) + 0.58 * deep, 0.52 * (1 - deep) + 0.62 * deep
+        brow_r = col[_HAIRC, 0] * 0.55 + skin[0] * 0.12
+        brow_g = col[_HAIRC, 1] * 0.55 + skin[1] * 0.12
+        brow_b = col[_HAIRC, 2] * 0.55 + skin[2] * 0.12
+        hairline0 = q[_HAIRLINE] * bh / 0.62
+        for i in range(size):
+            v = (i + 0.5) / size * 2 - 1
+            dv = v - q[_SHIFT_Y]
+            for j in range(size):
+                u = (j + 0.5) / size * 2 - 1
+                du = u - q[_SHIFT_X]
+                X = (c * du + s * dv) / k  # pixel centre in the canonical face frame
+                Y = (-s * du + c * dv) / k
+                tex = smooth[tb, i, j]  # smooth noise in [0, 1]
+                # Backdrop: vertical gradient, darker at the bottom, with a vignette.
+                bgs = (1 - 0.35 * (v + 1) / 2) * (1 - 0.11 * (u * u + v * v))
+                rgb = (col[_BACKGROUND, 0] * bgs, col[_BACKGROUND, 1] * bgs, col[_BACKGROUND, 2] * bgs)
+                part = (1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)  # region weights, in the order of REGIONS
 
-    # Hair in front: the skull cap above the hairline, which dips at the temples, with a side parting.
-    # (inside the back-hair window, where ``skull`` was computed)
-    w_fh = (slice(w_h[0].start, min(w_h[0].stop, _window(pose, size, -0.8, 0.8, -1.05, 0.25)[0].stop)), w_h[1])
-    rows_in = slice(0, w_fh[0].stop - w_fh[0].start)
-    Xt, Yt = X[:, w_fh[0], w_fh[1]], Y[:, w_fh[0], w_fh[1]]
-    hairline = p["hair_hairline"] * bh / 0.62 + p["hair_curve"] * Xt * Xt + 0.06 * p["part"] * Xt
-    front = skull[:, rows_in] * _ramp(hairline - Yt, pix * 1.5) * p["hair_density"]
-    canvas.paint("hair", hair_col[:, :, rows_in], front, w_fh)
+                # Hair behind the head: an enlarged skull (wavy for curly hair), cut at a style-dependent height.
+                skull = 0.0
+                hair_s = 0.0
+                in_hair = _inside(X, Y, -0.8, 0.8, -1.05, max(cut + 0.1, 0.25), m)
+                if in_hair:
+                    Xw, Yw = X, Y
+                    if curl > 0:
+                        wav = 1 + 0.035 * curl * math.sin(X * 30 + 3 * tex) * math.sin(Y * 26 - 2 * tex)
+                        Xw, Yw = X * wav, Y * wav
+                    skull = _ellipse(Xw, Yw, 0.0, -0.05, a + vol, bh * 0.96 + vol, pix)
+                    hair_s = min(max(0.8 - 0.45 * (lx * X + ly * Y) / norm, 0.45), 1.25) * (0.65 + 0.7 * tex)
+                    if Y <= cut + 0.1 + m:
+                        drape = _ramp(a + vol * 0.9 - abs(X), pix) * _ramp(Y + 0.2, pix)
+                        back = max(skull, drape) * _ramp(cut - Y, pix * 4) * density
+                        rgb, part = _paint(rgb, part, _HAIRR, col[_HAIRC, 0] * hair_s, col[_HAIRC, 1] * hair_s,
+                               col[_HAIRC, 2] * hair_s, back)
+                if bun > 0 and _inside(X, Y, -0.25, 0.25, -1.05, -0.45, m):  # a bun on top
+                    cov = _disc(X, Y, 0.0, -bh - vol - 0.05, bun, pix)
+                    sh_b = min(max(0.8 - 0.45 * (lx * X + ly * Y) / norm, 0.45), 1.25) * (0.65 + 0.7 * tex)
+                    rgb, part = _paint(rgb, part, _HAIRR, col[_HAIRC, 0] * sh_b, col[_HAIRC, 1] * sh_b, col[_HAIRC, 2] * sh_b, cov)
 
-    # Makeup zones live on the skin that is visible after every layer.
-    skin_mask, eye_mask = canvas.part[:, _R["skin"]], canvas.part[:, _R["eyes"]]
-    zones = {name: out_masks[:, len(REGIONS) + j] for j, name in enumerate(ZONES)}  # (B, S, S) views
-    for z in zones.values():
-        z.zero_()
-    ry, cy_ = w_y
-    zones["eyeshadow"][:, ry, cy_] = shadow_zone * skin_mask[:, ry, cy_]
-    zones["liner"][:, ry, cy_] = liner_zone * (skin_mask[:, ry, cy_] + eye_mask[:, ry, cy_]).clamp(max=1)
-    w_k, Xr, Yr, _ = win(-0.56, 0.56, -0.05, 0.41)
-    cheeks = torch.exp(-(_sq((Xr.abs() - (es + 0.06)) / 0.09) + _sq((Yr - (y_e + 0.19)) / 0.065)))
-    cheeks *= (Xr.abs() <= 0.56) & (Yr >= -0.05) & (Yr <= 0.41)  # the Gaussians' tails end at this box
-    zones["cheeks"][:, w_k[0], w_k[1]] = cheeks * skin_mask[:, w_k[0], w_k[1]]
+                # Clothes (sloping shoulders, a parabola, with a round neckline) and the neck.
+                if _inside(X, Y, -1.2, 1.2, 0.7, 1.9, m):
+                    cov = _ramp(Y - (0.8 + 0.45 * X * X), pix) * (1 - _disc(X, Y, 0.0, 0.8, 0.19, pix))
+                    sh_c = 0.75 + 0.3 * tex
+                    rgb, part = _paint(rgb, part, _CLOTHESR, col[_CLOTHES, 0] * sh_c, col[_CLOTHES, 1] * sh_c,
+                           col[_CLOTHES, 2] * sh_c, cov)
+                if _inside(X, Y, -0.3, 0.3, 0.05, 1.9, m):
+                    cov = _ramp(0.2 * a / 0.46 - abs(X), pix) * _ramp(Y - 0.1, pix)
+                    sh_n = 0.62 + 0.25 * min(max((Y - 0.45) / 0.5, 0.0), 1.0)
+                    rgb, part = _paint(rgb, part, _SKINR, skin[0] * sh_n, skin[1] * sh_n, skin[2] * sh_n, cov)
 
-    # Fine grain (mostly proportional to the light, like a camera's), then linear -> 8-bit sRGB via a table.
-    grain = grain_bank[p["texture"]]
-    lin = canvas.img.addcmul_(canvas.img, grain, value=0.06).add_(grain, alpha=0.002).clamp_(0, 1)
-    idx = lin.mul_(_LUT_SIZE - 1).round_().to(torch.int32)  # int32 indices: half the memory traffic of int64
-    torch.index_select(_SRGB8_LUT, 0, idx.view(-1), out=out_img.view(-1))  # straight into the output
+                # Ears (both at once: the face is symmetric), then the face: an egg-shaped oval narrowing to the chin.
+                if _inside(X, Y, -0.62, 0.62, -0.14, 0.16, m):
+                    cov = _ellipse(abs(X), Y, a * 0.97, 0.02, 0.065, 0.11, pix)
+                    rgb, part = _paint(rgb, part, _SKINR, skin[0] * 0.8, skin[1] * 0.8, skin[2] * 0.8, cov)
+                shade = 1.0  # the face's shading, which the features take on
+                if _inside(X, Y, -0.56, 0.56, -0.72, 0.72, m):
+                    taper = 1 - 0.38 * jaw * max(Y / bh, 0.0) ** 2
+                    cov = _ellipse(X / taper, Y, 0.0, 0.0, a, bh, pix)
+                    # Lambert shading on a pseudo-sphere normal, with a floor so deep tones keep their detail.
+                    nx, ny = X / (a * taper), Y / bh
+                    nz = math.sqrt(max(1 - nx * nx - ny * ny, 0.02))
+                    lambert = min(max((-lx * nx - ly * ny + nz) / norm, 0.0), 1.0)
+                    shade = 0.62 + 0.48 * lambert + 0.05 * (tex - 0.5)
+                    if cov > 0:
+                        flush = math.exp(-(((abs(X) - 0.25) / 0.12) ** 2 + ((Y - 0.17) / 0.1) ** 2))  # natural cheek colour
+                        sheen = 0.035 * lambert**6  # a soft sheen keeps deep tones readable
+                        rgb, part = _paint(rgb, part, _SKINR, skin[0] * shade * (1 + 0.05 * flush) + sheen,
+                               skin[1] * shade * (1 - 0.02 * flush) + sheen, skin[2] * shade * (1 - 0.02 * flush) + sheen, cov)
+
+                # Nose: shading only (a shadow on the side away from the light, nostrils, a shadow under the tip).
+                if _inside(X, Y, -0.2, 0.2, -0.05, 0.33, m) and part[_SKINR] > 0:
+                    ridge = 0.0
+                    if Y < y_n + 0.02:
+                        ridge = math.exp(-((X + side * 0.045 * nw) / 0.022) ** 2) * min(max((Y - y_e) / (y_n - y_e), 0.0), 1.0)
+                    nostril = math.exp(-(((abs(X) - 0.04 * nw) / 0.022) ** 2 + ((Y - y_n - 0.01) / 0.013) ** 2))
+                    under = 0.0
+                    if abs(X) <= 0.2:  # the under-tip shadow ends at this box
+                        under = math.exp(-((X / (0.06 * nw)) ** 2 + ((Y - y_n - 0.045) / 0.02) ** 2))
+                    darken = 1 - part[_SKINR] * min(0.22 * ridge + 0.5 * nostril + 0.15 * under, 0.7)
+                    rgb = (rgb[0] * darken, rgb[1] * darken, rgb[2] * darken)
+
+                # Brows: arcs above the eyes, thinner towards the outer ends (both at once, on |x|).
+                xa = abs(X)
+                if _inside(X, Y, -0.38, 0.38, -0.23, -0.07, m):
+                    tb_ = (xa - es) / 0.12  # -1 (inner end) .. 1 (outer end) along the brow
+                    outer = min(max(tb_, -1.0), 1.0)
+                    yb = y_e - 0.125 - 0.035 * q[_BROW_ARCH] * max(1 - tb_ * tb_, 0.0) + 0.012 * outer
+                    half = 0.017 * q[_BROW_THICK] * (1 - 0.45 * (outer + 1) / 2)
+                    cov = _ramp(half - abs(Y - yb), pix) * _ramp(0.12 - abs(xa - es), pix)
+                    rgb, part = _paint(rgb, part, _BROWSR, brow_r * shade, brow_g * shade, brow_b * shade, cov)
+
+                # Eyes: almond openings with iris and pupil, a dark upper lash line; zones for eyeshadow and liner.
+                shadow_zone = liner_zone = 0.0
+                if _inside(X, Y, -0.4, 0.4, -0.15, 0.06, m):
+                    dx = xa - es  # mirrored: both eyes at once
+                    tt = min(max(dx / w, -1.0), 1.0)
+                    arc = math.sqrt(max(1 - tt * tt, 0.0))
+                    y_up, y_lo = y_e - hu * arc, y_e + hl * arc
+                    eyes = _ramp(Y - y_up, pix) * _ramp(y_lo - Y, pix) * _ramp(w - abs(dx), pix)
+                    if eyes > 0:
+                        ix = ix_abs * (1.0 if X > 0 else (-1.0 if X < 0 else 0.0))  # both irises look the same way
+                        iris = _disc(dx, Y, ix, y_e + 0.004, 0.78 * hu, pix) * eyes
+                        pupil = _disc(dx, Y, ix, y_e + 0.004, 0.32 * hu, pix) * eyes
+                        scl = 0.6 + 0.4 * shade
+                        irs = (0.5 + 0.5 * shade) * iris
+                        dim = (1 - 0.95 * pupil) * (1 - 0.35 * _ramp(0.02 - abs(Y - (y_e - hu)), pix))  # lid shadow
+                        rgb, part = _paint(rgb, part, _EYESR, (0.8 * scl * (1 - iris) + col[_IRIS, 0] * irs) * dim,
+                               (0.78 * scl * (1 - iris) + col[_IRIS, 1] * irs) * dim,
+                               (0.74 * scl * (1 - iris) + col[_IRIS, 2] * irs) * dim, eyes)
+                    lash = _ramp(0.011 - abs(Y - y_up + 0.004), pix) * _ramp(w * 1.06 - abs(dx), pix)
+                    rgb, part = _paint(rgb, part, _EYESR, 0.012, 0.012, 0.012, lash)
+                    # Eyeshadow zone: a soft dome over the lid, densest at the lash line, fading towards the brow.
+                    r2 = ((dx - 0.012) / (w * 1.4)) ** 2 + ((Y - (y_e - 0.02)) / (hu + 0.055)) ** 2
+                    if r2 < 1:
+                        shadow_zone = (1 - r2) ** 0.6 * _ramp(y_e + 0.004 - Y, pix)
+                    liner_zone = _ramp(0.014 - abs(Y - y_up + 0.01), pix) * _ramp(w * 1.15 - abs(dx), pix)
+
+                # Lips: a cupid's-bow upper lip and a fuller lower lip around a mouth line that curves up in a smile.
+                if _inside(X, Y, -0.22, 0.22, 0.22, 0.48, m):
+                    tl = min(max(X / wl, -1.0), 1.0)
+                    y_line = y_m - 0.03 * q[_SMILE] * tl * tl
+                    across = max(1 - tl * tl, 0.0)
+                    y_top = y_line - 0.036 * fu * across**0.55 * (1 - 0.3 * math.exp(-((tl / 0.16) ** 2)))  # the bow
+                    y_bot = y_line + 0.05 * fu * across**0.6
+                    cov = _ramp(Y - y_top, pix) * _ramp(y_bot - Y, pix) * _ramp(wl - abs(X), pix)
+                    if cov > 0:
+                        if Y < y_line:
+                            lip_shade = shade * 0.78
+                        else:
+                            gleam = math.exp(-((X / (0.5 * wl)) ** 2 + ((Y - y_line - 0.022 * fu) / (0.014 * fu)) ** 2))
+                            lip_shade = shade * (1.0 + 0.35 * gleam)
+                        lip_shade *= 1 - 0.55 * _ramp(0.009 - abs(Y - y_line), pix)  # the line between the lips
+                        rgb, part = _paint(rgb, part, _LIPSR, skin[0] * tint_r * lip_shade, skin[1] * tint_g * lip_shade,
+                               skin[2] * tint_b * lip_shade, cov)
+
+                # Hair in front: the skull cap above the hairline, which dips at the temples, with a side parting.
+                if in_hair and skull > 0 and Y <= 0.25 + m:
+                    hairline = hairline0 + q[_CURVE] * X * X + 0.06 * q[_PART] * X
+                    cov = skull * _ramp(hairline - Y, pix * 1.5) * density
+                    rgb, part = _paint(rgb, part, _HAIRR, col[_HAIRC, 0] * hair_s, col[_HAIRC, 1] * hair_s, col[_HAIRC, 2] * hair_s, cov)
+
+                # Makeup zones live on the skin that is visible after every layer.
+                for r in range(len(REGIONS)):
+                    masks[f, r, i, j] = part[r]
+                masks[f, _EYESHADOW, i, j] = shadow_zone * part[_SKINR]
+                masks[f, _LINER, i, j] = liner_zone * min(part[_SKINR] + part[_EYESR], 1.0)
+                cheeks = 0.0
+                if xa <= 0.56 and -0.05 <= Y <= 0.41 and part[_SKINR] > 0:  # the Gaussians' tails end at this box
+                    cheeks = math.exp(-(((xa - (es + 0.06)) / 0.09) ** 2 + ((Y - (y_e + 0.19)) / 0.065) ** 2)) * part[_SKINR]
+                masks[f, _CHEEKS, i, j] = cheeks
+
+                # Fine grain (mostly proportional to the light, like a camera's), then linear -> 8-bit sRGB by table.
+                for ch in range(3):
+                    gr = grain[tb, ch, i, j]
+                    lin = min(max(rgb[ch] + rgb[ch] * gr * 0.06 + gr * 0.002, 0.0), 1.0)
+                    img[f, ch, i, j] = lut[int(np.rint(lin * (lut.shape[0] - 1)))]
 
 
 def render(identity: Identity | Sequence[Identity], makeup: MakeupStyle | Sequence[MakeupStyle] | None = None,
@@ -261,11 +329,10 @@ def render(identity: Identity | Sequence[Identity], makeup: MakeupStyle | Sequen
         if len(styles) != len(identities) or not all(isinstance(m, MakeupStyle) for m in styles):
             raise ValueError(f"makeup must be a MakeupStyle or a list of {len(identities)} of them, got {len(styles)} items")
     with torch.no_grad():
-        bare01, masks = render_bare(identities, size)
-        images = bare01.mul_(2).sub_(1)
+        images, masks = render_bare(identities, size, signed=True)
         worn = [i for i, s in enumerate(styles) if not s.is_bare]
         if worn:  # only the made-up faces go through the makeup layers
             zones = {k: masks[k][worn] for k in PRODUCT_MASK.values()}
             made = apply_makeup(images[worn], zones, [styles[i] for i in worn], intensity=intensity)
-            images[worn] = torch.round((made + 1) * 127.5) / 127.5 - 1  # 8-bit, like every rendered image
+            images[worn] = made.add_(1).mul_(127.5).round_().div_(127.5).sub_(1)  # 8-bit, like every rendered image
     return Faces(images=images, masks=masks, identities=identities, makeups=styles)

@@ -207,8 +207,8 @@ def apply_makeup(image, masks: Mapping, style: MakeupStyle | Sequence[MakeupStyl
     ``masks`` maps region names to soft masks in [0, 1]: "lips" (lipstick), "eyeshadow" (a zone that is 1 at
     the lash line and fades towards the brow), "cheeks" (blush), "liner" (eyeliner); only the regions the
     style uses are needed. ``intensity`` in [0, 1] scales every layer (0 returns the image unchanged).
-    Each layer works only on the images wearing that product and inside its mask's bounding box, so
-    the cost follows the made-up area, not the photo's size.
+    Each layer works only inside its mask's bounding box (over the batch), so the cost follows the made-up
+    area, not the photo's size.
     """
     x01, kind = to_batch01(image)
     b, _, h, w = x01.shape
@@ -224,19 +224,18 @@ def apply_makeup(image, masks: Mapping, style: MakeupStyle | Sequence[MakeupStyl
     y = luminance(x)  # (B, 1, h, w): the shading each layer keeps, measured before any makeup
     touched = torch.zeros_like(y, dtype=torch.bool)
     for (product, _, layer), m_full in zip(used, region_masks):
-        wearing = [i for i, s in enumerate(styles) if getattr(s, product) and amount[i] > 0]
-        m = m_full[wearing][:, :, box[0], box[1]]
+        # Every image takes the layer; those not wearing the product have opacity 0, so alpha = 0 leaves them
+        # exactly as they were (cheaper than gathering the wearers out of the batch and back).
+        m = m_full[:, :, box[0], box[1]]
         sub = _support([m])
         if sub is None:
             continue
-        rows, cols, sel = sub[0], sub[1], torch.tensor(wearing)
-        m = m[:, :, rows, cols]
-        sub_params = {k: v[sel] for k, v in params[product].items()}
-        target, alpha = layer(y[sel][:, :, rows, cols], m, **sub_params)
-        alpha = alpha * amount[sel]
-        xs = x[sel][:, :, rows, cols]
-        x[sel, :, rows, cols] = xs + alpha * (target - xs)  # x <- x + a (target - x), in linear light
-        touched[sel, :, rows, cols] |= alpha > 0
+        rows, cols = sub
+        target, alpha = layer(y[:, :, rows, cols], m[:, :, rows, cols], **params[product])
+        alpha = alpha.mul_(amount)
+        xs = x[:, :, rows, cols]  # a view: the update lands in x
+        xs.add_(alpha * (target - xs))  # x <- x + a (target - x), in linear light
+        touched[:, :, rows, cols] |= alpha > 0
     out = x01.clone()
     out[:, :, box[0], box[1]] = torch.where(touched, linear_to_srgb(x), crop)  # untouched pixels stay bit-exact
     return from_batch01(out, kind)
