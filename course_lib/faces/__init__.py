@@ -12,7 +12,8 @@ from course_lib.faces.identity import (
     identity_from_uniforms, makeup_from_uniforms, sample_face, sample_faces, sample_identity, sample_makeup, skin_rgb,
     tone_group,
 )
-from course_lib.faces.renderer import MASKS, REGIONS, ZONES, Faces, render, render_bare
+from course_lib.faces.drawing import MASKS, REGIONS, ZONES
+from course_lib.faces.renderer import Faces, render, render_bare
 
 
 def render_indices(indices: Iterable[int], seed: int = 0, size: int = 64, makeup: bool | float = True) -> Faces:
