@@ -1,21 +1,13 @@
-"""The renderer's drawing kit: anti-aliased shapes, texture banks, and the per-face parameter table.
+"""What the renderer's shader reads: the regions, the texture banks, the sRGB table and the per-face numbers.
 
-Shapes are defined in a canonical face frame (x right, y down, the image spanning [-1, 1]); each face's
-pose (tilt, scale, shift) maps pixels into that frame. Edges are anti-aliased by turning an
-(approximate) signed distance ``d`` into a coverage ``clamp(d / pixel + 0.5, 0, 1)``.
-
-The shapes are scalar functions of one pixel, compiled by Numba like a GPU's fragment shader: the
-renderer calls them for every pixel of every face, and nothing is stored between layers but the
-pixel's colour and its region weights.
+The shader itself, and the shapes it draws with, are in ``renderer.py``.
 """
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 from operator import attrgetter
 from typing import Sequence
 
-import numba
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -26,7 +18,6 @@ from course_lib.faces.identity import HAIR_COLOURS, IRIS_COLOURS, MONK_TONES, Id
 REGIONS = ("background", "hair", "clothes", "skin", "eyes", "brows", "lips")  # partition: sums to 1
 ZONES = ("eyeshadow", "cheeks", "liner")  # makeup zones: soft, inside the skin
 MASKS = REGIONS + ZONES
-ZOOM = 1.22  # canonical frame -> image: the face fills the frame like an aligned portrait crop
 _BANK = 64  # textures in the fixed texture bank
 _LUT_SIZE = 16385  # linear -> sRGB table: steps of 6e-5 in linear light, well under one 8-bit level
 _SRGB8_LUT = (torch.round(linear_to_srgb(torch.linspace(0, 1, _LUT_SIZE)) * 255) / 255).numpy()  # already 8-bit
@@ -41,35 +32,6 @@ _HAIR = {  #        volume  cut   hairline  curve  bun   curl  alpha
     "curly": (0.15, 0.30, -0.40, 1.2, 0.0, 1.0, 1.0),
     "buzz": (0.015, -0.05, -0.47, 1.6, 0.0, 0.0, 0.75),
 }
-
-
-# Shapes of one pixel. ``pix`` is the size of a pixel in canonical units.
-
-@numba.njit(inline="always")
-def _ramp(d: float, pix: float) -> float:
-    """Coverage of a pixel whose centre lies at signed distance ``d`` inside an edge (1-pixel AA)."""
-    return min(max(d / pix + 0.5, 0.0), 1.0)
-
-
-@numba.njit(inline="always")
-def _ellipse(x: float, y: float, cx: float, cy: float, a: float, b: float, pix: float) -> float:
-    """Anti-aliased ellipse; distance ~ f / |grad f| with f = (dx/a)^2 + (dy/b)^2 - 1."""
-    dx, dy = x - cx, y - cy
-    f = (dx / a) ** 2 + (dy / b) ** 2 - 1
-    g = 2 * math.sqrt((dx / (a * a)) ** 2 + (dy / (b * b)) ** 2 + 1e-6)
-    return _ramp(-f / g, pix)
-
-
-@numba.njit(inline="always")
-def _disc(x: float, y: float, cx: float, cy: float, r: float, pix: float) -> float:
-    """Anti-aliased disc: the exact distance to a circle."""
-    return _ramp(r - math.sqrt((x - cx) ** 2 + (y - cy) ** 2), pix)
-
-
-@numba.njit(inline="always")
-def _inside(x: float, y: float, x0: float, x1: float, y0: float, y1: float, margin: float) -> bool:
-    """Whether (x, y) lies in the box [x0, x1] x [y0, y1] grown by ``margin``: where a layer is evaluated."""
-    return x0 - margin <= x <= x1 + margin and y0 - margin <= y <= y1 + margin
 
 
 @lru_cache(maxsize=8)

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from course_lib.faces.drawing import (
-    _SRGB8_LUT, COLOURS, COLUMNS, MASKS, REGIONS, ZOOM, _banks, _disc, _ellipse, _inside, _ramp, _table,
+    _SRGB8_LUT, COLOURS, COLUMNS, MASKS, REGIONS, _banks, _table,
 )
 from course_lib.faces.identity import SIZES, Identity
 from course_lib.makeup import PRODUCT_MASK, MakeupStyle, apply_makeup
@@ -47,6 +47,42 @@ class Faces:
     def mask(self, name: str, i: int = 0) -> np.ndarray:
         """Return face ``i``'s mask ``name`` as numpy ``(H, W)``."""
         return self.masks[name][i, 0].numpy()
+
+
+# Numba's compiled-code cache notices edits to this file only, so every function the shader calls lives here;
+# the positions it reads in drawing's tables are unpacked below, and a change there fails at import.
+ZOOM = 1.22  # canonical frame -> image: the face fills the frame like an aligned portrait crop
+
+# Shapes of one pixel, in the face's canonical frame (x right, y down, the image spanning [-1, 1]); each face's
+# pose (tilt, scale, shift) maps pixels into that frame. Edges are anti-aliased by turning an (approximate)
+# signed distance ``d`` into a coverage ``clamp(d / pix + 0.5, 0, 1)``, ``pix`` being one pixel in canonical units.
+
+
+@numba.njit(inline="always")
+def _ramp(d: float, pix: float) -> float:
+    """Coverage of a pixel whose centre lies at signed distance ``d`` inside an edge (1-pixel AA)."""
+    return min(max(d / pix + 0.5, 0.0), 1.0)
+
+
+@numba.njit(inline="always")
+def _ellipse(x: float, y: float, cx: float, cy: float, a: float, b: float, pix: float) -> float:
+    """Anti-aliased ellipse; distance ~ f / |grad f| with f = (dx/a)^2 + (dy/b)^2 - 1."""
+    dx, dy = x - cx, y - cy
+    f = (dx / a) ** 2 + (dy / b) ** 2 - 1
+    g = 2 * math.sqrt((dx / (a * a)) ** 2 + (dy / (b * b)) ** 2 + 1e-6)
+    return _ramp(-f / g, pix)
+
+
+@numba.njit(inline="always")
+def _disc(x: float, y: float, cx: float, cy: float, r: float, pix: float) -> float:
+    """Anti-aliased disc: the exact distance to a circle."""
+    return _ramp(r - math.sqrt((x - cx) ** 2 + (y - cy) ** 2), pix)
+
+
+@numba.njit(inline="always")
+def _inside(x: float, y: float, x0: float, x1: float, y0: float, y1: float, margin: float) -> bool:
+    """Whether (x, y) lies in the box [x0, x1] x [y0, y1] grown by ``margin``: where a layer is evaluated."""
+    return x0 - margin <= x <= x1 + margin and y0 - margin <= y <= y1 + margin
 
 
 def render_bare(identities: Sequence[Identity], size: int, signed: bool = False) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
