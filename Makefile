@@ -13,7 +13,7 @@ PORT ?= 8888
 WORKERS ?= 2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: lab test unit notebooks-test e2e notebooks check-notebooks chromium setup clean help
+.PHONY: lab test unit notebooks-test e2e notebooks check-notebooks chromium renderer setup clean help
 
 help:
 	@echo "make lab       set up .venv and open the course in JupyterLab"
@@ -35,9 +35,14 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PIP) install -e ".[test]"
 	@touch $@
 
-setup: $(STAMP)
+# Compile the SynthFaces renderer into Numba's cache (10 s the first time, after any edit to its source;
+# under a second when cached), so that no notebook or test process compiles it, several at once.
+renderer: $(STAMP)
+	@$(PY) -m course_lib.faces --compile
 
-lab: $(STAMP)
+setup: $(STAMP) renderer
+
+lab: $(STAMP) renderer
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks --port $(PORT) $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 # Chromium for the browser test: the system package, never a browser downloaded by Playwright.
@@ -57,7 +62,7 @@ check-notebooks: $(STAMP)
 
 # Unit tests, every solutions notebook under nbval (fast mode) and the browser test, in one pytest run.
 # Two workers, one thread each (two busy torch processes on two cores otherwise slow each other 3-4x).
-test: $(STAMP) chromium check-notebooks
+test: $(STAMP) renderer chromium check-notebooks
 	COURSE_FAST=1 OMP_NUM_THREADS=1 MPLBACKEND=Agg $(PY) -m pytest tests solutions \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=300 \
 		-n $(WORKERS) --dist loadscope -q -rfEs

@@ -177,6 +177,15 @@ def test_gallery_command_writes_a_png(tmp_path):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_compile_command_readies_the_renderer(capsys):
+    from course_lib.faces.__main__ import main
+
+    assert main(["--compile"]) == 0
+    assert "renderer ready" in capsys.readouterr().out
+    with pytest.raises(SystemExit):  # one task or the other, not none
+        main([])
+
+
 def test_sampler_output_passes_validation():
     """The sampler builds identities without re-validating them: check that it never needs to."""
     for identity, style in faces.sample_faces(9, range(300), makeup=0.7):

@@ -25,7 +25,7 @@ from course_lib.faces.drawing import (
     _SRGB8_LUT, COLOURS, COLUMNS, MASKS, REGIONS, _banks, _table,
 )
 from course_lib.faces.identity import SIZES, Identity
-from course_lib.makeup import PRODUCT_MASK, MakeupStyle, apply_makeup
+from course_lib.makeup import PRODUCT_MASK, MakeupStyle, apply_makeup, support_box
 
 
 @dataclass
@@ -372,8 +372,10 @@ def render(identity: Identity | Sequence[Identity], makeup: MakeupStyle | Sequen
     with torch.no_grad():
         images, masks = render_bare(identities, size, signed=True)
         worn = [i for i, s in enumerate(styles) if not s.is_bare]
-        if worn:  # only the made-up faces go through the makeup layers
-            zones = {k: masks[k][worn] for k in PRODUCT_MASK.values()}
-            made = apply_makeup(images[worn], zones, [styles[i] for i in worn], intensity=intensity)
-            images[worn] = made.add_(1).mul_(127.5).round_().div_(127.5).sub_(1)  # 8-bit, like every rendered image
+        box = support_box([masks[k] for k in PRODUCT_MASK.values()]) if worn else None
+        if box is not None:  # only the made-up faces go through the makeup layers, and only where makeup can go
+            area = images[:, :, box[0], box[1]]  # a view: writing into it writes the images
+            zones = {k: masks[k][:, :, box[0], box[1]][worn] for k in PRODUCT_MASK.values()}
+            made = apply_makeup(area[worn], zones, [styles[i] for i in worn], intensity=intensity)
+            area[worn] = made.add_(1).mul_(127.5).round_().div_(127.5).sub_(1)  # 8-bit, like every rendered image
     return Faces(images=images, masks=masks, identities=identities, makeups=styles)

@@ -8,11 +8,11 @@ from course_lib.makeup.catalogue import (
     CATALOGUE, FINISH_SHINE, FINISHES, PRODUCTS, VECTOR_FIELDS, MakeupStyle, shade,
 )
 from course_lib.makeup.layers import (
-    PRODUCT_MASK, apply_makeup, composite, from_batch01, mask_batch, params_from_vector, to_batch01,
+    PRODUCT_MASK, apply_makeup, composite, from_batch01, mask_batch, params_from_vector, support_box, to_batch01,
 )
 
 __all__ = [
     "apply_makeup", "CATALOGUE", "composite", "FINISH_SHINE", "FINISHES", "from_batch01", "histogram_transfer",
     "MakeupStyle", "mask_batch", "params_from_vector", "PRODUCT_MASK", "PRODUCTS", "reinhard_transfer", "shade",
-    "to_batch01", "transfer_batch", "VECTOR_FIELDS"
+    "support_box", "to_batch01", "transfer_batch", "VECTOR_FIELDS"
 ]

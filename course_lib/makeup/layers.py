@@ -36,9 +36,10 @@ def to_batch01(image, name: str = "image") -> tuple[torch.Tensor, str]:
             x = x.unsqueeze(0)
         if x.dim() != 4 or x.shape[1] != 3:
             raise ValueError(f"{name} as a tensor must have shape (B, 3, H, W) or (3, H, W) in [-1, 1], got {tuple(image.shape)}")
-        if x.numel() and (x.min() < -1.001 or x.max() > 1.001):
-            raise ValueError(f"{name} as a tensor must lie in [-1, 1], got values in [{x.min():.3g}, {x.max():.3g}]")
-        return ((x + 1) / 2).clamp(0, 1), "tensor4" if image.dim() == 4 else "tensor3"
+        low, high = torch.aminmax(x) if x.numel() else (0.0, 0.0)
+        if low < -1.001 or high > 1.001:
+            raise ValueError(f"{name} as a tensor must lie in [-1, 1], got values in [{low:.3g}, {high:.3g}]")
+        return (x + 1).mul_(0.5).clamp_(0, 1), "tensor4" if image.dim() == 4 else "tensor3"
     arr = np.asarray(image)
     if arr.dtype == np.uint8:
         arr = arr.astype(np.float32) / 255
@@ -78,8 +79,9 @@ def mask_batch(masks: Mapping, key: str, batch: int, hw: tuple[int, int]) -> tor
         m = m.unsqueeze(1)  # (B, H, W) -> (B, 1, H, W)
     if m.dim() != 4 or m.shape[1] != 1 or m.shape[-2:] != hw or m.shape[0] not in (1, batch):
         raise ValueError(f"masks[{key!r}] must have shape (H, W), (B, H, W) or (B, 1, H, W) with (H, W) = {hw} and B = {batch}, got {tuple(masks[key].shape)}")
-    if m.numel() and (m.min() < -1e-4 or m.max() > 1 + 1e-4):
-        raise ValueError(f"masks[{key!r}] must hold values in [0, 1], got [{m.min():.3g}, {m.max():.3g}]")
+    low, high = torch.aminmax(m) if m.numel() else (0.0, 0.0)
+    if low < -1e-4 or high > 1 + 1e-4:
+        raise ValueError(f"masks[{key!r}] must hold values in [0, 1], got [{low:.3g}, {high:.3g}]")
     return m.clamp(0, 1).expand(batch, 1, *hw)
 
 
@@ -192,8 +194,8 @@ def composite(x01: torch.Tensor, masks: Mapping[str, torch.Tensor], style: torch
     return linear_to_srgb(x)
 
 
-def _support(masks: list[torch.Tensor]) -> tuple[slice, slice] | None:
-    """The smallest window holding every non-zero mask pixel of the batch (None if all are empty)."""
+def support_box(masks: list[torch.Tensor]) -> tuple[slice, slice] | None:
+    """The smallest window (rows, columns) holding every non-zero pixel of masks ``(B, 1, H, W)`` (None if all are empty)."""
     any_px = torch.stack([m.amax(dim=(0, 1)) for m in masks]).amax(0) > 0  # (H, W)
     rows, cols = any_px.any(1).nonzero().flatten(), any_px.any(0).nonzero().flatten()
     if rows.numel() == 0:
@@ -216,7 +218,7 @@ def apply_makeup(image, masks: Mapping, style: MakeupStyle | Sequence[MakeupStyl
     used = [(product, *LAYERS[product]) for product in LAYERS if any(getattr(s, product) for s in styles)]
     region_masks = [mask_batch(masks, mask_name, b, (h, w)) for _, mask_name, _ in used]
     params = _product_params(styles)
-    box = _support(region_masks) if used else None
+    box = support_box(region_masks) if used else None
     if box is None or float(amount.max()) == 0.0:
         return from_batch01(x01, kind)
     crop = x01[:, :, box[0], box[1]]
@@ -227,7 +229,7 @@ def apply_makeup(image, masks: Mapping, style: MakeupStyle | Sequence[MakeupStyl
         # Every image takes the layer; those not wearing the product have opacity 0, so alpha = 0 leaves them
         # exactly as they were (cheaper than gathering the wearers out of the batch and back).
         m = m_full[:, :, box[0], box[1]]
-        sub = _support([m])
+        sub = support_box([m])
         if sub is None:
             continue
         rows, cols = sub
