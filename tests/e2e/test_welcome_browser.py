@@ -109,22 +109,22 @@ def test_welcome_notebook_runs_and_its_slider_redraws(lab_server, tmp_path):
 
             page.wait_for_function(
                 "() => [...document.querySelectorAll('.widget-label')].some(e => e.textContent === 'slider at 0.0: redrawn')",
-                timeout=60_000)
+                timeout=120_000)
+            # Let the whole notebook finish (no cell left waiting, "[*]") before touching the slider: a later cell
+            # sets the slider itself (to 0.5, then back to 0.0), and a key pressed while it was still queued raced
+            # with it (the slider ended at 0.2 once in a loaded run).
+            page.wait_for_function(
+                "() => ![...document.querySelectorAll('.jp-InputPrompt')].some(e => e.textContent.includes('*'))",
+                timeout=240_000)
+            errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'] >> text=Traceback")
+            assert errors.count() == 0, "a cell raised an exception in the browser"
             handle = page.locator(".widget-slider .noUi-handle").first
             handle.focus()
             for _ in range(3):
                 handle.press("ArrowRight")
-            # the kernel handles the slider's change after the cells queued by "Run All": under a loaded CI
-            # machine (the other test worker busy) that can take a while
             page.wait_for_function(
                 "() => [...document.querySelectorAll('.widget-label')].some(e => e.textContent === 'slider at 0.3: redrawn')",
-                timeout=120_000)
-            # Wait for the whole notebook to finish (no cell left waiting, "[*]"), then make sure no cell raised.
-            page.wait_for_function(
-                "() => ![...document.querySelectorAll('.jp-InputPrompt')].some(e => e.textContent.includes('*'))",
-                timeout=120_000)
-            errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'] >> text=Traceback")
-            assert errors.count() == 0, "a cell raised an exception in the browser"
+                timeout=60_000)
             box = page.locator(".widget-vbox", has=page.locator(".widget-slider")).first
             box.screenshot(path=str(shot))
         except Exception:
