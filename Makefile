@@ -13,12 +13,13 @@ PORT ?= 8888
 WORKERS ?= 2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: lab test unit notebooks-test e2e notebooks check-notebooks chromium renderer setup clean help
+.PHONY: lab test unit notebooks-test e2e notebooks check-notebooks chromium renderer setup gpu-smoke clean help
 
 help:
 	@echo "make lab       set up .venv and open the course in JupyterLab"
 	@echo "make test      set up .venv (+ Chromium) and run every test, notebooks and browser test included"
 	@echo "make notebooks regenerate notebooks/ (student versions) from solutions/"
+	@echo "make gpu-smoke train every fit target a few hundred steps on a CUDA GPU (img/s, metrics)"
 	@echo "make clean     remove build outputs (keeps .venv)"
 
 $(PY):
@@ -75,6 +76,10 @@ notebooks-test: $(STAMP)
 
 e2e: $(STAMP) chromium
 	$(PY) -m pytest tests/e2e -q
+
+# On a machine with an NVIDIA GPU (and a CUDA torch in .venv): the GPU path of train.fit, in minutes.
+gpu-smoke: $(STAMP) renderer
+	$(PY) benchmarks/gpu_smoke.py
 
 clean:
 	rm -rf build .pytest_cache

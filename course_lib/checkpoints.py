@@ -3,7 +3,7 @@
 Every network the course shows lives in ``data/checkpoints/`` with an entry in ``manifest.json``: the
 file, its sha256, the config it was trained with, the command that rebuilds it and its measured
 metrics. ``load`` refuses a file whose hash differs from the manifest and never unpickles code
-(``torch.load(weights_only=True)``). Taught in 03_dcgan_faces, section 4.
+(``torch.load(weights_only=True)``). Taught in 03_dcgan_faces, section 6.
 """
 from __future__ import annotations
 

@@ -230,7 +230,7 @@ def lfw_faces(size: int | None = None) -> Tensor:
     """Return the 100 real faces of scikit-image's ``lfw_subset`` as ``(100, 3, S, S)`` in [-1, 1].
 
     They are 25 x 25 grey crops (Labeled Faces in the Wild), repeated to three channels; ``size`` resizes
-    them (e.g. 32 for a DCGAN). Taught in 03_dcgan_faces, section 5.
+    them (e.g. 32 for a DCGAN). Taught in 03_dcgan_faces, section 7.
     """
     from skimage import data as skdata
 

@@ -186,6 +186,36 @@ def gradient_penalty(
     return weight * (grad_norm - 1).pow(2).mean()
 
 
+def r1_penalty(D: Callable[[Tensor], Tensor], x_real: Tensor, gamma: float = 1.0,
+               logits_real: Tensor | None = None) -> Tensor:
+    """Return the R1 penalty (gamma / 2) E_x ||grad_x D(x)||^2 on *real* samples (Mescheder et al. 2018).
+
+    Unlike WGAN-GP it pushes D's gradient towards 0, not 1, and only where the data is: at equilibrium
+    (p_g = p_data) D should be flat there, and a D with a steep slope on real images overshoots and makes
+    G oscillate around the data instead of converging to it. StyleGAN2 applies it every few D steps
+    ("lazy" regularisation, ``TrainConfig.r1_every``). Gradients are taken of D's logit per sample, one
+    squared norm per sample, then averaged over the batch. The result keeps its graph (create_graph=True).
+
+    ``logits_real``: D(x_real), already computed by the caller from an ``x_real`` that requires grad; the
+    penalty then reuses that forward pass instead of running D again.
+    Taught in 03_dcgan_faces, section 4 (exercise 3.4).
+    """
+    if not callable(D):
+        raise TypeError(f"D must be a callable module mapping x to logits, got {type(D).__name__}")
+    x_real = _check_logits(x_real, "x_real", "samples")
+    if not gamma >= 0:
+        raise ValueError(f"gamma must be >= 0, got {gamma}")
+    if logits_real is None:
+        x_real = x_real.detach().requires_grad_(True)
+        logits_real = D(x_real)
+    elif not x_real.requires_grad:
+        raise ValueError("with logits_real given, x_real must be the tensor (requiring grad) that D was called on")
+    # Samples are independent, so d(sum of logits)/d x[i] = d logit_i / d x[i]. (With batch norm in D, as in
+    # train.recipes.FAST, it also carries the small path through the batch's statistics.)
+    (grad,) = torch.autograd.grad(logits_real.float().sum(), x_real, create_graph=True)
+    return 0.5 * gamma * grad.float().pow(2).flatten(1).sum(1).mean()  # (gamma/2) E ||grad||^2
+
+
 # --------------------------------------------------------------------------------------------------
 # Conditional GANs: the auxiliary style regression (04_conditional_gan)
 # --------------------------------------------------------------------------------------------------

@@ -157,7 +157,7 @@ class LivePlot:
     """A ``train.fit`` callback: loss curves, D(x) and D(G(z)), and samples from fixed noise, redrawn in place.
 
     In Jupyter the figure updates in one output (no scrolling wall of plots); elsewhere it is kept in
-    ``self.figure`` for saving. Taught in 03_dcgan_faces, section 4.
+    ``self.figure`` for saving. Taught in 03_dcgan_faces, section 5.
     """
 
     def __init__(self, z_fixed: torch.Tensor, nrow: int = 8, title: str = "training", cond_fixed: torch.Tensor | None = None):

@@ -359,3 +359,112 @@ def test_region_histogram_checker_accepts_the_reference_and_rejects_mistakes(cap
     for fn, hint in [(mean_colour, "mean"), (by_position, "by rank"), (summed, "do not sum"), (no_gradient, "no gradient")]:
         with pytest.raises(checks.CheckError, match=hint):
             checks.check_region_histogram_loss(fn)
+
+
+# --------------------------------------------------------------------------------------------------
+# Exercises 3.3 (minibatch std) and 3.4 (R1): right answers pass, plausible wrong ones are named
+# --------------------------------------------------------------------------------------------------
+import math  # noqa: E402
+
+
+def mbstd_variant(group="consecutive", unbiased=False, over="group", eps=1e-8, detach=False, append=True, order="std-mean"):
+    def fn(x, group_size):
+        B, C, H, W = x.shape
+        g = math.gcd(B, group_size)
+        y = x.reshape(B // g, g, C, H, W) if group == "consecutive" else x.reshape(g, B // g, C, H, W).transpose(0, 1)
+        if over == "batch":
+            s = (x.var(0, unbiased=unbiased) + eps).sqrt().mean().expand(B)
+        elif over == "sample":
+            s = x.flatten(1).std(1, unbiased=unbiased)
+        elif order == "mean-std":
+            s = (y.mean((2, 3, 4)).var(1, unbiased=unbiased) + eps).sqrt().repeat_interleave(g)
+        else:
+            s = (y.var(1, unbiased=unbiased) + eps).sqrt().mean((1, 2, 3))
+            s = s.repeat_interleave(g) if group == "consecutive" else s.repeat(g)
+        if detach:
+            s = s.detach()
+        m = s[:, None, None, None].expand(B, 1, H, W)
+        return torch.cat([x, m], 1) if append else m
+
+    return fn
+
+
+def test_minibatch_std_checker_accepts_right_answers(capsys):
+    checks.check_minibatch_std(mbstd_variant())
+    def with_std(x, group_size):  # another way to write it: torch.std over each group
+        B, g = len(x), math.gcd(len(x), group_size)
+        s = x.reshape(B // g, g, -1).std(1, unbiased=False).pow(2).add(1e-8).sqrt().mean(1)
+        return torch.cat([x, s.repeat_interleave(g).view(B, 1, 1, 1).expand(B, 1, *x.shape[2:])], 1)
+
+    checks.check_minibatch_std(with_std)
+    assert capsys.readouterr().out.count("✓") == 2
+
+
+@pytest.mark.parametrize("wrong, match", [
+    (mbstd_variant(over="batch"), "whole batch"),
+    (mbstd_variant(over="sample"), "each sample's own std"),
+    (mbstd_variant(unbiased=True), "unbiased"),
+    (mbstd_variant(group="strided"), "consecutive samples"),
+    (mbstd_variant(order="mean-std"), "std of the averaged features"),
+    (mbstd_variant(eps=0.0), "add 1e-8"),
+    (mbstd_variant(detach=True), "keep it in the graph"),
+    (mbstd_variant(append=False), "one channel appended"),
+    (lambda x, g: models.minibatch_std(x, g), "write it yourself"),
+    (lambda x, g: models.MinibatchStd(g)(x), "write it yourself"),
+])
+def test_minibatch_std_checker_rejects_mistakes(wrong, match):
+    with pytest.raises(checks.CheckError, match=match):
+        checks.check_minibatch_std(wrong)
+    torch.testing.assert_close(models.minibatch_std(torch.ones(4, 1, 1, 1), 4)[:, 1], torch.full((4, 1, 1), 1e-4))  # restored
+
+
+def r1_variant(half=True, square=True, reduce="mean", of="sum", target=0.0, create_graph=True, inplace=False,
+               sigmoid=False, backward=False):
+    def fn(D, x_real, gamma):
+        x = x_real.requires_grad_(True) if inplace else x_real.detach().requires_grad_(True)
+        out = torch.sigmoid(D(x)) if sigmoid else D(x)
+        (grad,) = torch.autograd.grad(out.sum() if of == "sum" else out.mean(), x, create_graph=create_graph)
+        norm2 = grad.pow(2).flatten(1).sum(1)
+        per = norm2 if square and target == 0 else (norm2.sqrt() - target).pow(2) if square else norm2.sqrt()
+        value = per.mean() if reduce == "mean" else per.sum() if reduce == "sum" else grad.pow(2).mean()
+        penalty = (0.5 if half else 1.0) * gamma * value
+        if backward:
+            penalty.backward(retain_graph=True)
+        return penalty
+
+    return fn
+
+
+def test_r1_checker_accepts_the_right_answer(capsys):
+    checks.check_r1_penalty(r1_variant())
+    assert "✓" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, match", [
+    (r1_variant(half=False), "missing the 1/2"),
+    (r1_variant(square=False), "not the squared norm"),
+    (r1_variant(target=1.0), "WGAN-GP"),
+    (r1_variant(reduce="sum"), "summed over the batch"),
+    (r1_variant(reduce="pixels"), "averaged over every pixel"),
+    (r1_variant(of="mean"), "D\\(x\\).mean\\(\\)"),
+    (r1_variant(sigmoid=True), "sigmoid"),
+    (r1_variant(create_graph=False), "create_graph=True"),
+    (r1_variant(inplace=True), "changed x_real"),
+    (r1_variant(backward=True), "left gradients"),
+    (lambda D, x, gamma: losses.r1_penalty(D, x, gamma), "write it yourself"),
+    (lambda D, x, gamma: torch.tensor(0.5), "should be"),
+    (lambda D, x, gamma: 0.5 * gamma, "0-dim tensor"),
+])
+def test_r1_checker_rejects_mistakes(wrong, match):
+    with pytest.raises(checks.CheckError, match=match):
+        checks.check_r1_penalty(wrong)
+    assert losses.r1_penalty(lambda x: x.sum(1), torch.ones(2, 2), 2.0).item() == pytest.approx(2.0)  # restored
+
+
+def test_new_checkers_leave_the_global_random_stream_alone():
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    checks.check_minibatch_std(mbstd_variant())
+    checks.check_r1_penalty(r1_variant())
+    torch.testing.assert_close(torch.rand(3), expected)

@@ -159,3 +159,40 @@ def test_style_regression_weights_colours_by_their_opacity():
     for bad in (0.0, -1.0, float("nan")):
         with pytest.raises(ValueError, match="lip_weight must be a positive number"):
             losses.style_regression_loss(predicted, style, lip_weight=bad)
+
+
+def test_r1_penalty_on_a_linear_D_is_half_gamma_times_the_squared_weight_norm():
+    w = torch.tensor([3.0, -4.0])
+    D = lambda x: x @ w  # noqa: E731  the gradient is w for every sample: ||w||^2 = 25
+    x = torch.randn(5, 2)
+    torch.testing.assert_close(losses.r1_penalty(D, x, gamma=2.0), torch.tensor(25.0))
+    torch.testing.assert_close(losses.r1_penalty(D, x, gamma=0.1), torch.tensor(1.25))
+
+
+def test_r1_penalty_averages_per_sample_squared_norms_and_reaches_D():
+    D = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1), torch.nn.Flatten(0))
+    x = torch.randn(6, 3)
+    expected = []
+    for xi in x:  # one sample at a time: an independent computation
+        xi = xi.clone().requires_grad_(True)
+        (g,) = torch.autograd.grad(D(xi[None]).sum(), xi)
+        expected.append(g.pow(2).sum())
+    r1 = losses.r1_penalty(D, x, gamma=3.0)
+    torch.testing.assert_close(r1, 1.5 * torch.stack(expected).mean())
+    r1.backward()
+    # every weight gets a gradient (the last bias cannot: it does not change d D / d x)
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in (D[0].weight, D[0].bias, D[2].weight))
+    assert not x.requires_grad  # the caller's tensor is left alone
+    # reusing a forward pass the caller already made gives the same value
+    xr = x.clone().requires_grad_(True)
+    torch.testing.assert_close(losses.r1_penalty(D, xr, 3.0, logits_real=D(xr)), r1.detach())
+
+
+def test_r1_penalty_bad_inputs_are_named():
+    D = lambda x: x.sum(1)  # noqa: E731
+    with pytest.raises(ValueError, match="gamma must be >= 0"):
+        losses.r1_penalty(D, torch.randn(2, 2), gamma=-1.0)
+    with pytest.raises(TypeError, match="x_real must be"):
+        losses.r1_penalty(D, [[1.0]], gamma=1.0)
+    with pytest.raises(ValueError, match="x_real must be the tensor"):
+        losses.r1_penalty(D, torch.randn(2, 2), 1.0, logits_real=torch.zeros(2))

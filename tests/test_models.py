@@ -145,3 +145,47 @@ def test_style_regressor_reads_a_style_per_image_and_only_when_built():
     assert (reads[0] - reads[1]).abs().max() > 1e-3
     with pytest.raises(ValueError, match="regress=True"):
         models.ConditionalDiscriminator(cond_dim=15, size=32, width=8)(x, c, return_style=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# Minibatch standard deviation and D's normalisation options
+# --------------------------------------------------------------------------------------------------
+def test_minibatch_std_matches_its_formula_group_by_group():
+    x = torch.randn(8, 3, 2, 2, dtype=torch.float64)
+    out = models.minibatch_std(x, 4)
+    assert out.shape == (8, 4, 2, 2) and torch.equal(out[:, :3], x)
+    for g in range(2):  # consecutive groups: samples 0-3, then 4-7
+        group = x[4 * g : 4 * g + 4]
+        expected = (group.var(0, unbiased=False) + 1e-8).sqrt().mean()
+        torch.testing.assert_close(out[4 * g : 4 * g + 4, 3], expected.expand(4, 2, 2).to(out.dtype))
+
+
+def test_minibatch_std_uses_the_largest_group_that_divides_the_batch_and_is_finite_on_copies():
+    x = torch.randn(6, 2, 3, 3)
+    torch.testing.assert_close(models.minibatch_std(x, 4), models.minibatch_std(x, 2))  # gcd(6, 4) = 2
+    same = x[:1].expand(4, -1, -1, -1).clone().requires_grad_(True)
+    out = models.minibatch_std(same, 4)
+    assert out[:, -1].max() < 1e-3  # a collapsed group has (almost) no spread
+    out[:, -1].sum().backward()
+    assert torch.isfinite(same.grad).all()
+
+
+def test_discriminator_norm_and_mbstd_options():
+    kinds = lambda D: {type(m).__name__ for m in D.modules()}  # noqa: E731
+    assert "BatchNorm2d" in kinds(models.DCGANDiscriminator(size=32, width=8))
+    plain = models.DCGANDiscriminator(size=32, width=8, norm="none", mbstd_group=4)
+    assert "BatchNorm2d" not in kinds(plain) and "MinibatchStd" in kinds(plain)
+    assert plain(torch.randn(5, 3, 32, 32)).shape == (5,)
+    # without batch norm a sample's logit does not depend on the rest of its batch (except through mbstd)
+    D = models.DCGANDiscriminator(size=32, width=8, norm="none").eval()
+    x = torch.randn(4, 3, 32, 32)
+    torch.testing.assert_close(D(x)[:2], D(x[:2]))
+    calls = []
+    custom = models.DCGANDiscriminator(size=32, width=8, norm="none", mbstd_group=2,
+                                       mbstd_fn=lambda h, g: calls.append(g) or models.minibatch_std(h, g))
+    custom(torch.randn(4, 3, 32, 32))
+    assert calls == [2]
+    with pytest.raises(ValueError, match="norm must be one of"):
+        models.DCGANDiscriminator(norm="layer")
+    with pytest.raises(ValueError, match="mbstd_group must be an int >= 0"):
+        models.DCGANDiscriminator(mbstd_group=-1)

@@ -27,9 +27,10 @@ def enc():
 
 def _generator(name: str):
     state, entry = checkpoints.load(name)
-    keys = ("z_dim", "cond_dim", "size", "width") if name.startswith("cgan") else ("z_dim", "size", "width")
-    cls = models.ConditionalGenerator if name.startswith("cgan") else models.DCGANGenerator
-    G = cls(**{k: entry.config[k] for k in keys})
+    if name.startswith("cgan"):
+        G = models.ConditionalGenerator(**{k: entry.config[k] for k in ("z_dim", "cond_dim", "size", "width")})
+    else:
+        G = models.DCGANGenerator.from_config(entry.config)
     G.load_state_dict(state["G_ema"])
     return G.eval(), entry
 
@@ -40,8 +41,9 @@ def test_dcgan64_samples_are_realistic_and_varied(enc):
     fake = train.generate(G, 400, generator=torch.Generator().manual_seed(5))
     report = metrics.face_report(enc, real, fake)
     # regression guards set from this 400-sample measurement (precision rises as the sample shrinks: the
-    # manifest's 2,000-sample figures are P 0.43, R 0.16), far above an untrained G (about 0)
-    assert report["precision"] > 0.6 and report["recall"] > 0.15 and report["tone_tv"] < 0.25, report  # here: P 0.78, R 0.24
+    # manifest's figures, 1,000 samples on three held-out seeds, are P 0.68, R 0.80), far above an untrained G
+    # (recall about 0); the DCGAN shipped before the recipe ladder (P 0.78, R 0.24 here) fails the recall line
+    assert report["precision"] > 0.65 and report["recall"] > 0.6 and report["tone_tv"] < 0.25, report  # here: P 0.80, R 0.81
 
 
 def test_cgan64_obeys_its_condition_and_keeps_identity(enc):

@@ -28,7 +28,7 @@ def test_d_step_updates_D_only_and_reports_finite_floats(loss):
     stats = train.d_step(G, D, opt_D, torch.randn(8, 2), torch.randn(8, 2), loss=loss)
     assert changed(D, d0) and not changed(G, g0)
     assert all(p.grad is None for p in G.parameters())  # G(z) was made without a graph
-    assert set(stats) == {"d_loss", "gp", "d_real", "d_fake", "d_grad_norm"}
+    assert set(stats) == {"d_loss", "gp", "r1", "d_real", "d_fake", "d_grad_norm"} and stats["r1"] == 0.0
     assert all(isinstance(v, float) and math.isfinite(v) for v in stats.values())
     assert 0 < stats["d_real"] < 1 and stats["d_grad_norm"] > 0
     assert (stats["gp"] > 0) == (loss == "wgan-gp")
@@ -107,3 +107,22 @@ def test_aux_loss_is_added_to_each_step_and_reported():
     assert d["aux"] > 0 and g["aux"] > 0
     assert any(not torch.equal(a, b) for a, b in zip(after_plain, snapshot(D) + snapshot(G)))
     assert d["d_loss"] == pytest.approx(plain_d["d_loss"])  # reported separately, not mixed into d_loss
+
+
+def test_d_step_adds_the_r1_penalty_on_the_real_batch():
+    G, D, opt_G, opt_D = tiny()
+    x_real, z = torch.randn(8, 2), torch.randn(8, 2)
+    expected = float(losses.r1_penalty(D, x_real, gamma=4.0))  # before the update
+    stats = train.d_step(G, D, opt_D, x_real, z, r1_gamma=4.0)
+    assert stats["r1"] == pytest.approx(expected, rel=1e-5) and stats["r1"] > 0
+    assert not x_real.requires_grad
+    assert train.d_step(G, D, opt_D, x_real, z)["r1"] == 0.0
+    # a penalty function of one's own is used instead of the library's
+    calls = []
+    own = lambda D_, x, gamma: calls.append(gamma) or losses.r1_penalty(D_, x, gamma)  # noqa: E731
+    train.d_step(G, D, opt_D, x_real, z, r1_gamma=2.0, r1_fn=own)
+    assert calls == [2.0]
+    with pytest.raises(TypeError, match="r1_fn must return the penalty as a 0-dim tensor"):
+        train.d_step(G, D, opt_D, x_real, z, r1_gamma=2.0, r1_fn=lambda D_, x, gamma: 1.0)
+    with pytest.raises(ValueError, match="r1_gamma must be >= 0"):
+        train.d_step(G, D, opt_D, x_real, z, r1_gamma=-1.0)

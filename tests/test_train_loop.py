@@ -8,7 +8,7 @@ import textwrap
 import pytest
 import torch
 
-from course_lib import config, models, train
+from course_lib import config, losses, models, train
 
 
 def tiny(seed: int = 0):
@@ -163,3 +163,21 @@ def test_a_checkpoint_past_the_configured_steps_is_refused(tmp_path):
     train.fit(*tiny(), data, train.TrainConfig(steps=3, **CFG), run_dir=tmp_path, progress=False)
     with pytest.raises(ValueError, match=r"is at step 3, past cfg.steps=2"):
         train.fit(*tiny(), data, train.TrainConfig(steps=2, **CFG), run_dir=tmp_path, progress=False)
+
+
+def test_lazy_r1_runs_every_kth_d_step_at_k_times_the_weight_and_betas_reach_adam(tmp_path):
+    gammas = []
+
+    def spy(D, x_real, gamma):
+        gammas.append(gamma)
+        return losses.r1_penalty(D, x_real, gamma)
+
+    G, D = models.DCGANGenerator(size=32, width=8), models.DCGANDiscriminator(size=32, width=8, norm="none", mbstd_group=4)
+    cfg = train.TrainConfig(steps=6, r1_gamma=0.5, r1_every=3, beta1=0.0, beta2=0.99, **CFG)
+    run = train.fit(G, D, data, cfg, progress=False, run_dir=tmp_path, r1_penalty=spy)
+    assert gammas == [1.5, 1.5]  # D steps 0 and 3 of 0..5, each with gamma * r1_every
+    assert all(v > 0 for v in run.history["r1"])  # the last penalty is carried into every logged row
+    state = torch.load(tmp_path / "last.pt", weights_only=True)
+    assert tuple(state["opt_D"]["param_groups"][0]["betas"]) == (0.0, 0.99)
+    with pytest.raises(ValueError, match="r1_every an int >= 1"):
+        train.fit(*tiny(), data, train.TrainConfig(steps=1, r1_every=0, **CFG), progress=False)

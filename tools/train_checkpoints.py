@@ -67,57 +67,86 @@ def build_encoder(fast: bool, directory: Path, command: str) -> None:
 
 
 DCGAN64 = {"z_dim": 100, "size": 64, "width": 32}  # G and D width (pytorch/examples' ngf = ndf)
+DCGAN64_RECIPE = train.recipes.FAST  # the top of the recipe ladder (benchmarks/gan_ladder.py)
 
 
-def evaluate_generator(G, directory: Path, n: int, size: int) -> dict:
-    """Precision/recall/FID/tone TV of G's samples against fresh real faces, with the real-vs-real floor."""
+def evaluate_generator(G, directory: Path, n: int, size: int, repeats: int = 3) -> dict:
+    """Precision/recall/FID/tone TV of G's samples against real faces of held-out data seeds, with the floor.
+
+    The course's protocol (k = 3, ``n`` real and ``n`` generated faces) on ``repeats`` pairs of data seeds
+    that no run trains or tunes on (9100.., and 9200.. for the floor's second real sample; noise 7100..):
+    each metric is the mean over repeats, with its standard deviation as ``<metric>_sd``."""
     enc = encoder.load_shipped(directory=directory).model
-    real = data.face_batches(n, size=size, seed=0, makeup=0.5)(0)
-    other = data.face_batches(n, size=size, seed=1234, makeup=0.5)(0)
-    fake = train.generate(G, n, generator=torch.Generator().manual_seed(2))
-    report = metrics.face_report(enc, real, fake)
-    report.update({f"floor_{k}": v for k, v in metrics.face_report(enc, real, other).items()})
-    report["n_samples"] = n
-    return report
+    reports, floors = [], []
+    for i in range(repeats):
+        real = data.face_batches(n, size=size, seed=9100 + i, makeup=0.5)(0)
+        other = data.face_batches(n, size=size, seed=9200 + i, makeup=0.5)(0)
+        fake = train.generate(G, n, generator=torch.Generator().manual_seed(7100 + i))
+        reports.append(metrics.face_report(enc, real, fake))
+        floors.append(metrics.face_report(enc, real, other))
+    out: dict = {"n_samples": n, "repeats": repeats}
+    for prefix, rows in (("", reports), ("floor_", floors)):
+        for key in rows[0]:
+            values = torch.tensor([r[key] for r in rows], dtype=torch.float64)
+            out[prefix + key] = round(float(values.mean()), 4)
+            if not prefix and repeats > 1:
+                out[key + "_sd"] = round(float(values.std()), 4)
+    return out
+
+
+def dcgan64_models_and_config(fast: bool = False, **changes):
+    """The shipped DCGAN's G, D (seeded, initialised) and TrainConfig; ``changes`` override config fields."""
+    base = (train.TrainConfig.fast(steps=8, batch_size=16) if fast else
+            train.TrainConfig(steps=4000, batch_size=64, log_every=25, checkpoint_every=250, seed=0))
+    cfg = train.TrainConfig(**{**base.as_dict(), **DCGAN64_RECIPE.cfg, **changes})
+    dev.set_seed(cfg.seed)
+    G, D = DCGAN64_RECIPE.models(size=DCGAN64["size"], width=DCGAN64["width"], z_dim=DCGAN64["z_dim"])
+    return G, D, cfg
 
 
 def build_dcgan64(fast: bool, directory: Path, command: str) -> None:
-    cfg = (train.TrainConfig.fast(steps=8, batch_size=16) if fast else
-           train.TrainConfig(steps=4000, batch_size=64, log_every=25, checkpoint_every=250, seed=0))
-    dev.set_seed(cfg.seed)
-    G = models.DCGANGenerator(**DCGAN64)
-    D = models.DCGANDiscriminator(size=DCGAN64["size"], width=DCGAN64["width"])
-    G.apply(models.dcgan_init), D.apply(models.dcgan_init)
+    G, D, cfg = dcgan64_models_and_config(fast)
     t0 = time.time()
 
     def report(run):
         h = run.history
         log(f"dcgan64 step {run.step}/{cfg.steps} d_loss {h['d_loss'][-1]:.3f} g_loss {h['g_loss'][-1]:.3f} "
-            f"D(x) {h['d_real'][-1]:.2f} D(G(z)) {h['d_fake'][-1]:.2f} {h['img_per_s'][-1]:.0f} img/s")
+            f"D(x) {h['d_real'][-1]:.2f} D(G(z)) {h['d_fake'][-1]:.2f} r1 {h['r1'][-1]:.3f} {h['img_per_s'][-1]:.0f} img/s")
 
-    run_dir = config.build_dir("runs", "dcgan64" + ("-fast" if fast else ""))
+    run_dir = config.build_dir("runs", "dcgan64-" + DCGAN64_RECIPE.name + ("-fast" if fast else ""))
     run = train.fit(G, D, data.face_batches(cfg.batch_size, size=DCGAN64["size"], seed=cfg.seed, makeup=0.5), cfg,
                     device=DEVICE, run_dir=run_dir, callbacks=[report], callback_every=250, progress=False)
     if not is_main():
         return
-    scores = evaluate_generator(run.G_ema, directory, n=200 if fast else 2000, size=DCGAN64["size"])
+    scores = evaluate_generator(run.G_ema, directory, n=200 if fast else 1000, size=DCGAN64["size"], repeats=1 if fast else 3)
     scores["train_minutes_this_call"] = round((time.time() - t0) / 60, 1)
+    # the whole run's training time, from its history (each logged row timed log_every steps), and images seen
+    scores["train_minutes"] = round(sum(cfg.log_every * cfg.batch_size / r for r in run.history["img_per_s"]) / 60, 1)
+    scores["real_images_seen"] = cfg.steps * cfg.batch_size
+    arch = {**DCGAN64, **DCGAN64_RECIPE.g, "recipe": DCGAN64_RECIPE.name, "D": DCGAN64_RECIPE.d}
     entry = checkpoints.save("dcgan64", {"G_ema": run.G_ema.state_dict(), "history": run.history},
-                             config={**cfg.as_dict(), **DCGAN64}, command=command, metrics=scores, directory=directory)
+                             config={**cfg.as_dict(), **arch}, command=command, metrics=scores, directory=directory)
     log(f"dcgan64: {scores} -> {entry.file} ({entry.bytes / 1e6:.2f} MB)")
 
 
 CGAN64 = {"z_dim": 100, "cond_dim": 15, "size": 64, "width": 32}
 
 
-def build_cgan64(fast: bool, directory: Path, command: str) -> None:
-    """The conditional DCGAN of 04: FiLM generator, projection discriminator with spectral norm."""
+def cgan64_models_and_config(fast: bool = False, **changes):
+    """The conditional DCGAN of 04 (FiLM generator, projection discriminator with spectral norm) and its config."""
     cfg = (train.TrainConfig.fast(steps=8, batch_size=16) if fast else
            train.TrainConfig(steps=8000, batch_size=64, log_every=25, checkpoint_every=250, seed=0, lip_weight=4.0))
+    cfg = train.TrainConfig(**{**cfg.as_dict(), **changes})
     dev.set_seed(cfg.seed)
     G = models.ConditionalGenerator(**CGAN64)
     D = models.ConditionalDiscriminator(cond_dim=CGAN64["cond_dim"], size=CGAN64["size"], width=CGAN64["width"], regress=True)
     G.apply(models.dcgan_init), D.apply(models.dcgan_init)
+    return G, D, cfg
+
+
+def build_cgan64(fast: bool, directory: Path, command: str) -> None:
+    """The conditional DCGAN of 04: FiLM generator, projection discriminator with spectral norm."""
+    G, D, cfg = cgan64_models_and_config(fast)
     t0 = time.time()
 
     def report(run):

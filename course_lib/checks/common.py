@@ -1,6 +1,9 @@
 """What every checker shares: the error type and how a pass is reported."""
 from __future__ import annotations
 
+import contextlib
+from typing import Iterator
+
 import torch
 
 Tensor = torch.Tensor
@@ -8,6 +11,32 @@ Tensor = torch.Tensor
 
 class CheckError(AssertionError):
     """The student's answer differs from the reference; the message explains how."""
+
+
+def _fail(message: str) -> None:
+    raise CheckError(message)
+
+
+def _ok(message: str) -> None:
+    print(f"✓ {message}")
+
+
+@contextlib.contextmanager
+def library_hidden(*where: tuple[object, str]) -> Iterator[None]:
+    """Inside the block, each ``(module, name)`` raises a CheckError: the student writes the exercise, not calls it."""
+    saved = [(owner, name, getattr(owner, name)) for owner, name in where]
+
+    def refuse(*args, **kwargs):
+        raise CheckError("your function calls the library's version of this exercise: write it yourself from the "
+                         "formula (the library's one is what your answer is compared with)")
+
+    for owner, name, _ in saved:
+        setattr(owner, name, refuse)
+    try:
+        yield
+    finally:
+        for owner, name, value in saved:
+            setattr(owner, name, value)
 
 
 def _passed(name: str, detail: str) -> None:

@@ -6,15 +6,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from course_lib.checks.common import CheckError
-
-
-def _fail(message: str) -> None:
-    raise CheckError(message)
-
-
-def _ok(message: str) -> None:
-    print(f"✓ {message}")
+from course_lib.checks.common import _fail, _ok
 
 
 # --------------------------------------------------------------------------------------------------
@@ -74,7 +66,7 @@ def check_dcgan_init(fn: Callable[[nn.Module], None]) -> None:
 
 
 def _reference_g_step(G: nn.Module, D: nn.Module, opt_G: torch.optim.Optimizer, batch_size: int) -> float:
-    """The solution of exercise 3.3: -log D(G(z)) through a frozen D."""
+    """The solution of exercise 3.5: -log D(G(z)) through a frozen D."""
     D.requires_grad_(False)
     logits_fake = D(G(torch.randn(batch_size, 100)))
     loss = nn.functional.binary_cross_entropy_with_logits(logits_fake, torch.ones_like(logits_fake))
@@ -105,7 +97,7 @@ def _train_g(step: Callable, make_G: Callable, make_D: Callable, probe: torch.Te
 
 
 def check_fixed_g_step(step: Callable, make_G: Callable[[], nn.Module], make_D: Callable[[], nn.Module]) -> None:
-    """Exercise 3.3: one non-saturating generator update through a frozen D.
+    """Exercise 3.5: one non-saturating generator update through a frozen D.
 
     Trains ``step`` for 30 updates against a fixed random D, beside the reference step: D(G(z)) must rise
     at least half as much as with the reference, D must receive no gradients and keep its weights, and

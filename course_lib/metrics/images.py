@@ -128,7 +128,7 @@ def face_report(enc, real: Tensor, fake: Tensor, k: int = 3) -> dict[str, float]
     """Compare generated faces with real ones in the domain encoder's space (``enc``: a DomainEncoder).
 
     Returns precision, recall, density, coverage (k-NN manifolds), FID, and the total variation between
-    the skin-tone histograms the encoder reads. Taught in 03_dcgan_faces, section 5.
+    the skin-tone histograms the encoder reads. Taught in 03_dcgan_faces, section 6.
     """
     from course_lib import encoder
 

@@ -9,15 +9,17 @@ from course_lib.models.common import count_params
 from course_lib.models.conditional import (
     CondGeneratorBlock, ConditionalDiscriminator, ConditionalGenerator, FiLM,
 )
-from course_lib.models.dcgan import DCGAN_SIZES, DCGANDiscriminator, DCGANGenerator, dcgan_init, generator_block
+from course_lib.models.dcgan import (
+    D_NORMS, DCGAN_SIZES, DCGANDiscriminator, DCGANGenerator, dcgan_init, generator_block, minibatch_std, MinibatchStd,
+)
 from course_lib.models.mlp import mlp_discriminator, mlp_generator
 from course_lib.models.transfer import (
     MASK_REGIONS, PatchDiscriminator, ReferenceTransferGenerator, StyleEncoder, TryOnGenerator,
 )
 
 __all__ = [
-    "CondGeneratorBlock", "ConditionalDiscriminator", "ConditionalGenerator", "count_params", "dcgan_init",
+    "CondGeneratorBlock", "ConditionalDiscriminator", "ConditionalGenerator", "count_params", "D_NORMS", "dcgan_init",
     "DCGAN_SIZES", "DCGANDiscriminator", "DCGANGenerator", "FiLM", "generator_block", "MASK_REGIONS",
-    "mlp_discriminator", "mlp_generator", "PatchDiscriminator", "ReferenceTransferGenerator", "StyleEncoder",
+    "minibatch_std", "MinibatchStd", "mlp_discriminator", "mlp_generator", "PatchDiscriminator", "ReferenceTransferGenerator", "StyleEncoder",
     "TryOnGenerator"
 ]

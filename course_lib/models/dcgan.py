@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
 from torch import nn
@@ -30,29 +31,72 @@ def generator_block(in_ch: int, out_ch: int) -> nn.Sequential:
     )
 
 
+class PixelNorm(nn.Module):
+    """Scale each pixel's feature vector to unit root-mean-square: x / sqrt(mean_c x^2 + 1e-8) (ProGAN, sec. 4.2).
+
+    A per-sample normalisation: unlike batch norm, a sample's output does not depend on the rest of its batch,
+    so training mode and eval mode compute the same thing and an averaged (EMA) generator needs no statistics.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.rsqrt(x.float().pow(2).mean(dim=1, keepdim=True) + 1e-8).to(x.dtype)
+
+
+G_NORMS = ("batch", "pixel")
+G_UPSAMPLES = ("transposed", "nearest")
+
+
 class DCGANGenerator(nn.Module):
     """Noise ``(B, z_dim)`` -> images ``(B, 3, size, size)`` in [-1, 1].
 
     For 64 px and width 64 (pytorch/examples' ngf):
     z (B, 100, 1, 1) -> (B, 512, 4, 4) -> (B, 256, 8, 8) -> (B, 128, 16, 16) -> (B, 64, 32, 32) -> (B, 3, 64, 64).
+    ``norm`` follows every layer but the last: "batch" (DCGAN's batch norm, ``generator_block``) or "pixel"
+    (``PixelNorm``, per sample: the EMA generator then needs no batch statistics of its own).
+    ``upsample``: "transposed" (DCGAN's kernel-4, stride-2 transposed convolutions) or "nearest": nearest-
+    neighbour doubling followed by a 3x3 convolution, which cannot make the checkerboard pattern of a
+    transposed convolution whose kernel overlaps unevenly (Odena et al. 2016, "Deconvolution and
+    Checkerboard Artifacts").
     """
 
-    def __init__(self, z_dim: int = 100, size: int = 64, width: int = 64):
+    def __init__(self, z_dim: int = 100, size: int = 64, width: int = 64, norm: str = "batch",
+                 upsample: str = "transposed"):
         super().__init__()
         _check_positive(z_dim=z_dim, width=width)
+        if norm not in G_NORMS:
+            raise ValueError(f"norm must be one of {', '.join(G_NORMS)}, got {norm!r}")
+        if upsample not in G_UPSAMPLES:
+            raise ValueError(f"upsample must be one of {', '.join(G_UPSAMPLES)}, got {upsample!r}")
         n = _n_blocks(size)
-        self.z_dim, self.size, self.width = z_dim, size, width
+        self.z_dim, self.size, self.width, self.norm, self.upsample = z_dim, size, width, norm, upsample
+
+        def conv(in_ch: int, out_ch: int, first: bool = False, bias: bool = False) -> list[nn.Module]:
+            if first:  # (1, 1) -> (4, 4)
+                return [nn.ConvTranspose2d(in_ch, out_ch, 4, 1, 0, bias=bias)]
+            if upsample == "transposed":
+                return [nn.ConvTranspose2d(in_ch, out_ch, 4, 2, 1, bias=bias)]
+            return [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(in_ch, out_ch, 3, 1, 1, bias=bias)]
+
+        def up(in_ch: int, out_ch: int, first: bool = False) -> list[nn.Module]:
+            if norm == "batch":  # no bias: batch norm re-centres
+                return [*conv(in_ch, out_ch, first), nn.BatchNorm2d(out_ch), nn.ReLU(inplace=True)]
+            return [*conv(in_ch, out_ch, first, bias=True), PixelNorm(), nn.ReLU(inplace=True)]
+
         ch = width * 2 ** (n - 1)
-        layers: list[nn.Module] = [
-            nn.ConvTranspose2d(z_dim, ch, 4, stride=1, padding=0, bias=False),  # (B, ch, 4, 4)
-            nn.BatchNorm2d(ch),
-            nn.ReLU(inplace=True),
-        ]
+        layers: list[nn.Module] = up(z_dim, ch, first=True)  # (B, ch, 4, 4)
         for _ in range(n - 1):
-            layers.append(generator_block(ch, ch // 2))  # resolution x2, channels / 2
+            # resolution x2, channels / 2 (DCGAN's version is exactly generator_block)
+            dcgan = (norm, upsample) == ("batch", "transposed")
+            layers.append(generator_block(ch, ch // 2) if dcgan else nn.Sequential(*up(ch, ch // 2)))
             ch //= 2
-        layers += [nn.ConvTranspose2d(ch, 3, 4, stride=2, padding=1), nn.Tanh()]  # (B, 3, size, size)
+        layers += [*conv(ch, 3, bias=True), nn.Tanh()]  # (B, 3, size, size)
         self.net = nn.Sequential(*layers)
+
+    @classmethod
+    def from_config(cls, config: dict) -> "DCGANGenerator":
+        """Build the generator a checkpoint's config describes (z_dim, size, width; norm and upsample, with DCGAN's defaults)."""
+        return cls(**{k: config[k] for k in ("z_dim", "size", "width")}, norm=config.get("norm", "batch"),
+                   upsample=config.get("upsample", "transposed"))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         if z.dim() != 2 or z.shape[1] != self.z_dim:
@@ -60,28 +104,75 @@ class DCGANGenerator(nn.Module):
         return self.net(z[:, :, None, None])
 
 
+def minibatch_std(x: torch.Tensor, group_size: int = 4) -> torch.Tensor:
+    """Append one feature map: how much the samples of a small group differ (ProGAN, Karras et al. 2018, sec. 3).
+
+    ``(B, C, H, W) -> (B, C + 1, H, W)``. Split the batch into groups of ``group_size`` consecutive samples
+    (samples 0-3 are group 0, ...; a batch that is not a multiple of ``group_size`` uses the largest group
+    size that divides it), take the standard deviation of every feature and position over each group (the
+    population std, with 1e-8 under the square root so that identical samples have a finite gradient),
+    average it over features and positions, and append that one number per group to each of its samples as
+    a constant map. A generator that draws the same face again and again gives groups with a small std,
+    which D can now see and punish: a cheap fix for mode collapse.
+    Taught in 03_dcgan_faces, section 4 (exercise 3.3).
+    """
+    B, C, H, W = x.shape
+    g = math.gcd(B, group_size)
+    y = x.float().reshape(B // g, g, C, H, W)  # (groups, g, C, H, W)
+    std = (y.var(dim=1, unbiased=False) + 1e-8).sqrt()  # (groups, C, H, W): std over each group's samples
+    s = std.mean(dim=(1, 2, 3)).repeat_interleave(g)  # (B,): one number per group, given to each of its samples
+    return torch.cat([x, s[:, None, None, None].expand(B, 1, H, W).to(x.dtype)], dim=1)
+
+
+class MinibatchStd(nn.Module):
+    """``minibatch_std`` as a layer; ``fn`` swaps in another implementation of it (yours, in notebook 03)."""
+
+    def __init__(self, group_size: int = 4, fn: Callable[[torch.Tensor, int], torch.Tensor] | None = None):
+        super().__init__()
+        _check_positive(group_size=group_size)
+        self.group_size, self.fn = group_size, fn or minibatch_std
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fn(x, self.group_size)
+
+
+D_NORMS = ("batch", "spectral", "none")
+
+
 class DCGANDiscriminator(nn.Module):
-    """Images ``(B, 3, size, size)`` -> logits ``(B,)``; strided convs, LeakyReLU(0.2), batch norm after the first.
+    """Images ``(B, 3, size, size)`` -> logits ``(B,)``; strided convs, LeakyReLU(0.2).
 
     For 64 px and width 64: (B, 3, 64, 64) -> (B, 64, 32, 32) -> (B, 128, 16, 16) -> (B, 256, 8, 8)
-    -> (B, 512, 4, 4) -> (B,). ``spectral_norm=True`` swaps batch norm for spectral normalisation.
+    -> (B, 512, 4, 4) -> (B,). ``norm`` is what follows every conv but the first and the last:
+    "batch" (DCGAN), "spectral" (spectral normalisation of every conv instead; ``spectral_norm=True`` says
+    the same) or "none" (for a D regularised by the R1 penalty, as in StyleGAN2: batch norm makes each
+    sample's score depend on its batch). ``mbstd_group`` > 0 adds a ``MinibatchStd`` layer before the
+    last conv (computed by ``mbstd_fn``, default ``minibatch_std``).
     """
 
-    def __init__(self, size: int = 64, width: int = 64, spectral_norm: bool = False):
+    def __init__(self, size: int = 64, width: int = 64, spectral_norm: bool = False, norm: str = "batch",
+                 mbstd_group: int = 0, mbstd_fn: Callable[[torch.Tensor, int], torch.Tensor] | None = None):
         super().__init__()
         _check_positive(width=width)
+        if norm not in D_NORMS:
+            raise ValueError(f"norm must be one of {', '.join(D_NORMS)}, got {norm!r}")
+        if not isinstance(mbstd_group, int) or isinstance(mbstd_group, bool) or mbstd_group < 0:
+            raise ValueError(f"mbstd_group must be an int >= 0 (0: no minibatch-std layer), got {mbstd_group!r}")
+        norm = "spectral" if spectral_norm else norm
         n = _n_blocks(size)
-        self.size = size
-        sn = parametrizations.spectral_norm if spectral_norm else (lambda m: m)
+        self.size, self.norm, self.mbstd_group = size, norm, mbstd_group
+        sn = parametrizations.spectral_norm if norm == "spectral" else (lambda m: m)
         layers: list[nn.Module] = [sn(nn.Conv2d(3, width, 4, 2, 1)), nn.LeakyReLU(0.2, inplace=True)]  # (B, w, s/2, s/2)
         ch = width
         for _ in range(n - 1):
-            layers.append(sn(nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=spectral_norm)))  # resolution / 2, channels x2
-            if not spectral_norm:
+            layers.append(sn(nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=norm != "batch")))  # resolution / 2, channels x2
+            if norm == "batch":
                 layers.append(nn.BatchNorm2d(ch * 2))
             layers.append(nn.LeakyReLU(0.2, inplace=True))
             ch *= 2
-        layers += [sn(nn.Conv2d(ch, 1, 4, 1, 0)), nn.Flatten(start_dim=0)]  # (B, ch, 4, 4) -> (B, 1, 1, 1) -> (B,)
+        if mbstd_group:
+            layers.append(MinibatchStd(mbstd_group, mbstd_fn))  # (B, ch, 4, 4) -> (B, ch + 1, 4, 4)
+        layers += [sn(nn.Conv2d(ch + bool(mbstd_group), 1, 4, 1, 0)), nn.Flatten(start_dim=0)]  # -> (B, 1, 1, 1) -> (B,)
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -6,7 +6,7 @@ backward pass ``sync_grads`` averages the gradients across processes (what Distr
 does, written out so that D may run several forwards per step, as the gradient penalty needs), so
 every process takes the same optimiser step and the models stay identical. Batch-norm statistics
 are broadcast from rank 0. Without torchrun every function here is a no-op.
-Taught in 03_dcgan_faces, section 4 (and README, "Training on several GPUs").
+Taught in 03_dcgan_faces, section 3 (and README, "Training on several GPUs").
 """
 from __future__ import annotations
 

@@ -8,7 +8,7 @@
   same step, optimisers, EMA, noise generator and data position;
 - a NaN/inf guard that stops with the step and the loss named, keeping the last good checkpoint;
 - several processes under ``torchrun`` (DistributedDataParallel; ``distributed.py``).
-Taught in 03_dcgan_faces, section 4.
+Taught in 03_dcgan_faces, section 3.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from course_lib.train import distributed
 from course_lib.train.steps import d_step, g_step, get_loss
 
 Tensor = torch.Tensor
-HISTORY_KEYS = ("step", "d_loss", "g_loss", "d_real", "d_fake", "gp", "img_per_s")
+HISTORY_KEYS = ("step", "d_loss", "g_loss", "d_real", "d_fake", "gp", "r1", "img_per_s")
 
 
 class TrainingDiverged(RuntimeError):
@@ -44,6 +44,9 @@ class TrainConfig:
     lr_G: float = 2e-4  # DCGAN paper: Adam 2e-4 ...
     lr_D: float = 2e-4
     beta1: float = 0.5  # ... with beta1 = 0.5 (0.9 makes GAN training oscillate)
+    beta2: float = 0.999  # Adam's second-moment decay; StyleGAN2 uses betas (0, 0.99): no momentum to overshoot with
+    r1_gamma: float = 0.0  # R1 penalty weight on real data (Mescheder et al. 2018; losses.r1_penalty); 0 = off
+    r1_every: int = 1  # lazy R1 (StyleGAN2, Karras et al. 2020): penalise every k-th D step, weighted by k
     loss: str = "nonsaturating"  # a key of train.LOSSES
     n_critic: int = 1  # discriminator steps per generator step (5 for WGAN-GP)
     amp: bool = True  # mixed precision where the device computes it natively (bf16 CPU, CUDA)
@@ -166,22 +169,26 @@ def _check_finite(stats: dict[str, float], step: int, last_good: str) -> None:
 
 def fit(G: nn.Module, D: nn.Module, data: Callable[[int], Tensor] | Iterable[Tensor], cfg: TrainConfig, *,
         device: torch.device | str | None = None, run_dir: str | Path | None = None, resume: bool = True,
-        callbacks: Sequence[Callable[[Run], None]] = (), callback_every: int = 100, progress: bool = True) -> Run:
+        callbacks: Sequence[Callable[[Run], None]] = (), callback_every: int = 100, progress: bool = True,
+        r1_penalty: Callable[[nn.Module, Tensor, float], Tensor] | None = None) -> Run:
     """Train ``G`` against ``D`` for ``cfg.steps`` generator updates; return a ``Run`` with the history.
 
     ``data`` is ``batch(step) -> (B, 3, H, W)`` in [-1, 1] (exactly resumable; see ``data.face_batches``)
     or any iterable of batches (a DataLoader); for a conditional G (one with ``cond_dim``) each batch is an
     ``(images, cond)`` pair and the fakes of a step are generated for that batch's conditions. With ``run_dir``, a checkpoint ``last.pt`` is written every
     ``cfg.checkpoint_every`` steps and at the end, and ``resume=True`` continues from it.
-    Callbacks get the Run every ``callback_every`` steps and at the end.
+    Callbacks get the Run every ``callback_every`` steps and at the end. ``r1_penalty(D, x_real, gamma)``
+    replaces ``losses.r1_penalty`` when ``cfg.r1_gamma`` > 0 (notebook 03 trains with the one you write).
     """
     get_loss(cfg.loss)  # an unknown loss name fails here, before any work
     device = dev.get_device(device)
     rank, world = distributed.rank_and_world()
     memory = torch.channels_last if cfg.channels_last and device.type != "mps" else torch.contiguous_format
     G, D = G.to(device, memory_format=memory), D.to(device, memory_format=memory)
-    opt_G = torch.optim.Adam(G.parameters(), lr=cfg.lr_G, betas=(cfg.beta1, 0.999))
-    opt_D = torch.optim.Adam(D.parameters(), lr=cfg.lr_D, betas=(cfg.beta1, 0.999))
+    if not cfg.r1_gamma >= 0 or not isinstance(cfg.r1_every, int) or cfg.r1_every < 1:
+        raise ValueError(f"r1_gamma must be >= 0 and r1_every an int >= 1, got {cfg.r1_gamma} and {cfg.r1_every!r}")
+    opt_G = torch.optim.Adam(G.parameters(), lr=cfg.lr_G, betas=(cfg.beta1, cfg.beta2))
+    opt_D = torch.optim.Adam(D.parameters(), lr=cfg.lr_D, betas=(cfg.beta1, cfg.beta2))
     ema = EMA(G, cfg.ema) if cfg.ema > 0 else None
     z_gen = torch.Generator(device="cpu").manual_seed(cfg.seed * 1000 + rank)
     history: dict[str, list[float]] = {k: [] for k in HISTORY_KEYS}
@@ -232,7 +239,7 @@ def fit(G: nn.Module, D: nn.Module, data: Callable[[int], Tensor] | Iterable[Ten
     run = Run(distributed.unwrap(G), distributed.unwrap(D), ema.model if ema is not None else distributed.unwrap(G),
               history, start, cfg)
     bar = _progress(cfg.steps, start, progress and rank == 0)
-    t_window, n_window = time.perf_counter(), 0
+    t_window, n_window, r1_last = time.perf_counter(), 0, 0.0
     G.train(), D.train()
     for step in range(start, cfg.steps):
         for k in range(cfg.n_critic):  # D sees n_critic fresh real batches per G step
@@ -251,7 +258,12 @@ def fit(G: nn.Module, D: nn.Module, data: Callable[[int], Tensor] | Iterable[Ten
             if cfg.n_critic == 1:  # one G forward serves both steps (G is unchanged until its own step)
                 with amp:
                     x_fake = G_c(z)
-            stats_d = d_step(G_c, D_c, opt_D, x_real, z, cfg.loss, autocast=amp, scaler=scaler_D, x_fake=x_fake, aux_loss=d_aux)
+            d_count = step * cfg.n_critic + k  # lazy R1: every r1_every-th D step, r1_every times as strong
+            r1_gamma = cfg.r1_gamma * cfg.r1_every if d_count % cfg.r1_every == 0 else 0.0
+            stats_d = d_step(G_c, D_c, opt_D, x_real, z, cfg.loss, autocast=amp, scaler=scaler_D, x_fake=x_fake,
+                             aux_loss=d_aux, r1_gamma=r1_gamma, r1_fn=r1_penalty)
+            if r1_gamma > 0:  # the penalty per D step, as if it ran every step (logged rows need not be R1 steps)
+                r1_last = stats_d["r1"] / cfg.r1_every
             n_window += x_real.shape[0]
         if x_fake is None:
             z = torch.randn(x_real.shape[0], cfg.z_dim, generator=z_gen).to(device)
@@ -264,7 +276,7 @@ def fit(G: nn.Module, D: nn.Module, data: Callable[[int], Tensor] | Iterable[Ten
         if done % cfg.log_every == 0 or done == cfg.steps:
             elapsed = time.perf_counter() - t_window
             row = {"step": done, "d_loss": stats_d["d_loss"], "g_loss": stats_g["g_loss"], "d_real": stats_d["d_real"],
-                   "d_fake": stats_d["d_fake"], "gp": stats_d["gp"], "img_per_s": n_window * world / max(elapsed, 1e-9)}
+                   "d_fake": stats_d["d_fake"], "gp": stats_d["gp"], "r1": r1_last, "img_per_s": n_window * world / max(elapsed, 1e-9)}
             if style_weight > 0:  # the style regression: D on real faces, G on its fakes
                 row.update(style_d=stats_d["aux"] / style_weight, style_g=stats_g["aux"] / style_weight)
             for key, value in row.items():
@@ -305,7 +317,7 @@ def generate(G: nn.Module, n: int | None = None, *, z: Tensor | None = None, con
     """Sample ``n`` images from G (eval mode) for noise drawn with ``generator``, or for given ``z``; return them on the CPU.
 
     A conditional G needs ``cond``: one style vector ``(cond_dim,)`` for all, or ``(n, cond_dim)``.
-    Taught in 03_dcgan_faces, section 5.
+    Taught in 03_dcgan_faces, section 6.
     """
     G = distributed.unwrap(G)
     if z is None:
@@ -333,7 +345,7 @@ def slerp(z0: Tensor, z1: Tensor, t: float) -> Tensor:
     """Spherical interpolation from ``z0`` (t = 0) to ``z1`` (t = 1) along the great circle between them.
 
     slerp = sin((1 - t) w) / sin(w) z0 + sin(t w) / sin(w) z1, with w the angle between z0 and z1.
-    Taught in 03_dcgan_faces, section 7.
+    Taught in 03_dcgan_faces, section 8.
     """
     cos = torch.dot(z0 / z0.norm(), z1 / z1.norm()).clamp(-1, 1)
     omega = torch.arccos(cos)

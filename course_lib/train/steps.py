@@ -113,6 +113,8 @@ def d_step(
     generator: torch.Generator | None = None,
     x_fake: Tensor | None = None,
     aux_loss: Callable[[], Tensor] | None = None,
+    r1_gamma: float = 0.0,
+    r1_fn: Callable[[nn.Module, Tensor, float], Tensor] | None = None,
 ) -> dict[str, float]:
     """Update D once on a real batch and a fake batch G(z); return floats describing the step.
 
@@ -124,24 +126,40 @@ def d_step(
     ``d_fake`` = mean D(G(z)) as probabilities (sigmoid of the score, only indicative for
     Wasserstein/hinge critics) and ``d_grad_norm``. ``aux_loss``, called after D's forward passes, adds a
     term to D's loss (``fit`` uses it for a conditional D's style regression), reported as ``aux`` when given.
+    ``r1_gamma`` > 0 adds the R1 penalty on the real batch (``losses.r1_penalty``), reusing D's forward pass
+    on it; reported as ``r1``. ``r1_fn(D, x_real, gamma)`` computes it instead (yours, in 03_dcgan_faces).
     Taught in 02_training_dynamics, section 3.
     """
     pair = get_loss(loss)
+    if not r1_gamma >= 0:
+        raise ValueError(f"r1_gamma must be >= 0, got {r1_gamma}")
     weight = pair.gp_weight if gp_weight is None else float(gp_weight)
     with autocast if autocast is not None else contextlib.nullcontext():
         if x_fake is None:
             with torch.no_grad():
                 x_fake = G(z)
         x_fake = x_fake.detach()
+        if r1_gamma > 0 and r1_fn is None:  # the library's R1 reuses D(x_real): record x_real's graph
+            x_real = x_real.detach().requires_grad_(True)
         logits_real, logits_fake = D(x_real), D(x_fake)
         # Losses in fp32: under bf16/fp16 autocast, softplus of a low-precision logit loses digits.
         d_loss = pair.d(logits_real.float(), logits_fake.float())
         gp = losses.gradient_penalty(D, x_real, x_fake, weight, generator) if weight > 0 else torch.zeros(())
+        if r1_gamma == 0:
+            r1 = torch.zeros(())
+        elif r1_fn is None:
+            r1 = losses.r1_penalty(D, x_real, r1_gamma, logits_real=logits_real)
+        else:
+            r1 = r1_fn(D, x_real, r1_gamma)
+            if not isinstance(r1, torch.Tensor) or r1.dim() != 0:
+                raise TypeError(f"r1_fn must return the penalty as a 0-dim tensor (connected to D's weights), got "
+                                f"{type(r1).__name__}{'' if not isinstance(r1, torch.Tensor) else ' of shape ' + str(tuple(r1.shape))}")
         aux = aux_loss() if aux_loss is not None else torch.zeros(())
-    norm = _update(d_loss + gp + aux, D, opt_D, scaler)
+    norm = _update(d_loss + gp + r1 + aux, D, opt_D, scaler)
     stats = {
         "d_loss": float(d_loss.detach()),
         "gp": float(gp.detach()),
+        "r1": float(r1.detach()),
         "d_real": float(torch.sigmoid(logits_real.detach().float()).mean()),
         "d_fake": float(torch.sigmoid(logits_fake.detach().float()).mean()),
         "d_grad_norm": norm,

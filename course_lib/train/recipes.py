@@ -1,0 +1,108 @@
+"""Named training recipes for the unconditional DCGAN: architecture options and ``TrainConfig`` fields together.
+
+``DCGAN`` is the recipe as Radford et al. (2016) published it. ``FAST`` is the top of the course's recipe
+ladder (``benchmarks/gan_ladder.py``, taught in 03_dcgan_faces, section 4), measured at a fixed budget of real
+images on several seeds and held-out data. It adds to DCGAN:
+
+- minibatch standard deviation before D's last conv (ProGAN, Karras et al. 2018): D sees how varied a
+  batch is, so a G that draws the same faces again and again is caught;
+- the R1 penalty on real data, gamma 0.2, lazily every 4th D step (Mescheder et al. 2018; StyleGAN2,
+  Karras et al. 2020): D's slope at the data is kept small, so G converges instead of circling;
+- Adam betas (0, 0.99) (StyleGAN2): no momentum to carry either network past a moving target;
+- learning rates 5e-4 instead of 2e-4: with the two above, the larger step is stable and buys recall.
+
+Measured and *not* kept (the ladder's alternatives, with their figures in data/ladder/): D without batch norm
+(StyleGAN2's D; at this budget it collapsed or lost recall), spectral norm + hinge, pixel norm in G, nearest-
+neighbour upsampling in G, two time-scales, a shorter EMA, float32 instead of bf16 (no change in quality).
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from course_lib import config, models
+from course_lib.train.loop import TrainConfig
+
+LADDER_DIR: Path = config.DATA_DIR / "ladder"  # the ladder's shipped results: <size>px.json, samples/<size>px-<rung>.png
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A DCGAN recipe: generator and discriminator options, and the ``TrainConfig`` fields that go with them."""
+
+    name: str
+    g: dict = field(default_factory=dict)  # DCGANGenerator keyword arguments (besides size and width)
+    d: dict = field(default_factory=dict)  # DCGANDiscriminator keyword arguments (besides size and width)
+    cfg: dict = field(default_factory=dict)  # TrainConfig fields
+
+    def models(self, size: int = 64, width: int = 32, z_dim: int = 100,
+               mbstd_fn: Callable[[torch.Tensor, int], torch.Tensor] | None = None) -> tuple[nn.Module, nn.Module]:
+        """Build G and D with DCGAN's init (seed first, with ``device.set_seed``). ``mbstd_fn``: your minibatch std."""
+        G = models.DCGANGenerator(z_dim=z_dim, size=size, width=width, **self.g)
+        d = dict(self.d, mbstd_fn=mbstd_fn) if mbstd_fn is not None and self.d.get("mbstd_group") else self.d
+        D = models.DCGANDiscriminator(size=size, width=width, **d)
+        G.apply(models.dcgan_init), D.apply(models.dcgan_init)
+        return G, D
+
+    def config(self, **changes: Any) -> TrainConfig:
+        """A TrainConfig with this recipe's fields, updated with ``changes`` (steps, batch_size, seed, ...)."""
+        return TrainConfig(**{**self.cfg, **changes})
+
+
+DCGAN = Recipe("dcgan")
+FAST = Recipe(
+    "fast",
+    d={"mbstd_group": 4},
+    cfg={"r1_gamma": 0.2, "r1_every": 4, "beta1": 0.0, "beta2": 0.99, "lr_G": 5e-4, "lr_D": 5e-4},
+)
+
+
+# --------------------------------------------------------------------------------------------------
+# The ladder's results (written by benchmarks/gan_ladder.py, shipped in data/ladder/)
+# --------------------------------------------------------------------------------------------------
+def ladder_results(size: int = 32, directory: Path | None = None) -> list[dict]:
+    """Return the ladder's runs at ``size`` px: one dict per rung and seed (scores, images seen, minutes).
+
+    Taught in 03_dcgan_faces, section 4.
+    """
+    path = (directory or LADDER_DIR) / f"{size}px.json"
+    if not path.exists():
+        raise FileNotFoundError(f"no ladder results at {path}: run benchmarks/gan_ladder.py --size {size} to make them")
+    return json.loads(path.read_text())
+
+
+def _mean_se(values: list[float]) -> str:
+    m = sum(values) / len(values)
+    if len(values) < 2:
+        return f"{m:.2f}"
+    se = math.sqrt(sum((v - m) ** 2 for v in values) / (len(values) - 1) / len(values))
+    return f"{m:.2f} ± {se:.2f}"
+
+
+def ladder_table(rows: list[dict], order: list[str] | None = None, adds: dict[str, str] | None = None) -> str:
+    """A markdown table: per rung, the mean ± standard error over seeds of precision, recall and the tone TV.
+
+    ``order``: the rungs to show, in order (default: as they first appear); ``adds``: what each rung adds.
+    The last row is the real-vs-real floor over every run's held-out samples.
+    """
+    order = order or list(dict.fromkeys(r["rung"] for r in rows))
+    out = ["| rung | adds | seeds | real images | minutes (2 cores) | precision | recall | tone TV |",
+           "|---|---|---|---|---|---|---|---|"]
+    for name in order:
+        rs = [r for r in rows if r["rung"] == name]
+        if rs:
+            out.append(f"| {name} | {(adds or {}).get(name, '')} | {len(rs)} | {rs[0]['images'] / 1000:.0f}k | "
+                       f"{_mean_se([r['wall_min'] for r in rs])} | {_mean_se([r['precision'] for r in rs])} | "
+                       f"{_mean_se([r['recall'] for r in rs])} | {_mean_se([r['tone_tv'] for r in rs])} |")
+    floor = [r for r in rows if "floor_precision" in r]
+    if floor:
+        out.append(f"| real vs real (floor) | a second held-out real sample | {len(floor)} | | | "
+                   f"{_mean_se([r['floor_precision'] for r in floor])} | {_mean_se([r['floor_recall'] for r in floor])} | "
+                   f"{_mean_se([r['floor_tone_tv'] for r in floor])} |")
+    return "\n".join(out)
