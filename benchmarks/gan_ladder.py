@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
-from course_lib import config, data, device as dev, encoder, metrics, models, train  # noqa: E402
+from course_lib import config, data, device as dev, encoder, metrics, train  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -109,9 +109,7 @@ def run_one(name: str, size: int, width: int, kimg: float, seed: int, n_eval: in
     cfg = train.TrainConfig(**{"log_every": 50, **cfg_fields, "steps": steps, "batch_size": batch_size, "seed": seed,
                                "checkpoint_every": 0})
     dev.set_seed(1000 + seed)
-    G = models.DCGANGenerator(size=size, width=width, **g_kwargs)
-    D = models.DCGANDiscriminator(size=size, width=width, **d_kwargs)
-    G.apply(models.dcgan_init), D.apply(models.dcgan_init)
+    G, D = RECIPES.Recipe(name, g_kwargs, d_kwargs, cfg_fields).models(size=size, width=width)
     points: list[dict] = []
     eval_s = [0.0, 0.0]  # process and wall seconds spent measuring the curve
 

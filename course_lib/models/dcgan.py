@@ -84,9 +84,8 @@ class DCGANGenerator(nn.Module):
 
         ch = width * 2 ** (n - 1)
         layers: list[nn.Module] = up(z_dim, ch, first=True)  # (B, ch, 4, 4)
-        for _ in range(n - 1):
-            # resolution x2, channels / 2 (DCGAN's version is exactly generator_block)
-            dcgan = (norm, upsample) == ("batch", "transposed")
+        dcgan = (norm, upsample) == ("batch", "transposed")  # DCGAN's block is exactly generator_block
+        for _ in range(n - 1):  # resolution x2, channels / 2
             layers.append(generator_block(ch, ch // 2) if dcgan else nn.Sequential(*up(ch, ch // 2)))
             ch //= 2
         layers += [*conv(ch, 3, bias=True), nn.Tanh()]  # (B, 3, size, size)
