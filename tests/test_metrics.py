@@ -20,7 +20,14 @@ def test_mode_counts_modes_covered_and_high_quality_on_constructed_points():
     assert metrics.high_quality_fraction(x, RING) == pytest.approx(0.85)
     assert metrics.modes_covered(x, RING, min_fraction=0.01) == 3  # needs 1 of 100 points
     assert metrics.modes_covered(x, RING, min_fraction=0.1) == 2  # needs 10: mode 2 has 5
-    assert metrics.toy_scores(x, RING) == {"modes": 3, "hq": pytest.approx(0.85)}
+    assert metrics.toy_scores(x, RING) == {"modes": 3, "modes_any": 3, "hq": pytest.approx(0.85)}
+
+
+def test_modes_any_counts_a_mode_grazed_by_one_sample():
+    x = torch.cat([points_at([0], [198]), points_at([1, 2], [1, 1])])  # 200 points: 1 % needs 2 of them
+    assert metrics.toy_scores(x, RING) == {"modes": 1, "modes_any": 3, "hq": 1.0}
+    away = torch.cat([points_at([0], [199]), points_at([1], [1], offset=0.1)])  # off mode 1 by 5 sigma
+    assert metrics.toy_scores(away, RING)["modes_any"] == 1
 
 
 def test_three_sigma_is_the_boundary():
@@ -60,6 +67,18 @@ def test_d_on_grid_rows_follow_y():
     assert surface.shape == (5, 5)
     torch.testing.assert_close(surface[0, 0], torch.tensor(-21.0))  # (x, y) = (-1, -2)
     torch.testing.assert_close(surface[4, 0], torch.tensor(19.0))  # (x, y) = (-1, 2)
+
+
+def test_d_on_grid_scores_each_point_as_a_pack_of_copies_for_a_packed_d():
+    from course_lib import models
+
+    torch.manual_seed(0)
+    D = models.mlp_discriminator(2, hidden=8, depth=1, pack=3)
+    surface = metrics.d_on_grid(D, extent=(-1, 1, -2, 2), resolution=5, pack=3)
+    corner = torch.tensor([[-1.0, -2.0]]).repeat(3, 1)  # (x, y) = (-1, -2), three times
+    torch.testing.assert_close(surface[0, 0], D(corner)[0].detach())
+    with pytest.raises(ValueError, match="divisible by the pack size 3"):
+        metrics.d_on_grid(D, extent=(-1, 1, -2, 2), resolution=5)
 
 
 def test_bad_inputs_are_explained():

@@ -23,6 +23,23 @@ def test_spectral_norm_bounds_every_weight_near_one():
         assert abs(torch.linalg.matrix_norm(layer.weight, ord=2).item() - 1) < 0.05
 
 
+def test_a_packed_discriminator_scores_consecutive_samples_together():
+    D = models.mlp_discriminator(2, hidden=16, depth=2, pack=4)
+    assert isinstance(D[0], models.Pack) and D[1].in_features == 8
+    x = torch.randn(12, 2)
+    assert D(x).shape == (3,)
+    # pack i holds samples 4i .. 4i + 3, in order: changing sample 5 changes only the second logit
+    y = x.clone()
+    y[5] += 1.0
+    changed = D(y) != D(x)
+    assert changed.tolist() == [False, True, False]
+    torch.testing.assert_close(models.Pack(4)(x)[1], x[4:8].flatten())
+    with pytest.raises(ValueError, match="divisible by the pack size 4"):
+        D(torch.randn(10, 2))
+    with pytest.raises(ValueError, match="pack must be a positive int"):
+        models.mlp_discriminator(2, pack=0)
+
+
 @pytest.mark.parametrize("kwargs", [{"z_dim": 0, "out_dim": 2}, {"z_dim": 2, "out_dim": 2, "depth": 1.5},
                                     {"z_dim": 2, "out_dim": True}])
 def test_bad_sizes_are_named(kwargs):

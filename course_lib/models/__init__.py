@@ -12,7 +12,7 @@ from course_lib.models.conditional import (
 from course_lib.models.dcgan import (
     D_NORMS, DCGAN_SIZES, DCGANDiscriminator, DCGANGenerator, dcgan_init, generator_block, minibatch_std, MinibatchStd,
 )
-from course_lib.models.mlp import mlp_discriminator, mlp_generator
+from course_lib.models.mlp import Pack, mlp_discriminator, mlp_generator
 from course_lib.models.transfer import (
     MASK_REGIONS, PatchDiscriminator, ReferenceTransferGenerator, StyleEncoder, TryOnGenerator,
 )
@@ -20,6 +20,6 @@ from course_lib.models.transfer import (
 __all__ = [
     "CondGeneratorBlock", "ConditionalDiscriminator", "ConditionalGenerator", "count_params", "D_NORMS", "dcgan_init",
     "DCGAN_SIZES", "DCGANDiscriminator", "DCGANGenerator", "FiLM", "generator_block", "MASK_REGIONS",
-    "minibatch_std", "MinibatchStd", "mlp_discriminator", "mlp_generator", "PatchDiscriminator", "ReferenceTransferGenerator", "StyleEncoder",
+    "minibatch_std", "MinibatchStd", "mlp_discriminator", "mlp_generator", "Pack", "PatchDiscriminator", "ReferenceTransferGenerator", "StyleEncoder",
     "TryOnGenerator"
 ]

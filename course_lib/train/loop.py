@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from course_lib import checkpoints, device as dev, losses
-from course_lib.train import distributed
+from course_lib.train import augment, distributed
 from course_lib.train.steps import d_step, g_step, get_loss
 
 Tensor = torch.Tensor
@@ -49,6 +49,7 @@ class TrainConfig:
     r1_every: int = 1  # lazy R1 (StyleGAN2, Karras et al. 2020): penalise every k-th D step, weighted by k
     loss: str = "nonsaturating"  # a key of train.LOSSES
     n_critic: int = 1  # discriminator steps per generator step (5 for WGAN-GP)
+    augment: str = ""  # DiffAugment policy for everything D sees, e.g. "color,translation,cutout" (Zhao et al. 2020): small data sets
     amp: bool = True  # mixed precision where the device computes it natively (bf16 CPU, CUDA)
     channels_last: bool = True  # NHWC memory layout: faster convolutions on CPUs and tensor cores
     compile: bool = False  # torch.compile: opt-in, worth it on GPUs (slow first step, no gain on this CPU)
@@ -187,6 +188,7 @@ def fit(G: nn.Module, D: nn.Module, data: Callable[[int], Tensor] | Iterable[Ten
     G, D = G.to(device, memory_format=memory), D.to(device, memory_format=memory)
     if not cfg.r1_gamma >= 0 or not isinstance(cfg.r1_every, int) or cfg.r1_every < 1:
         raise ValueError(f"r1_gamma must be >= 0 and r1_every an int >= 1, got {cfg.r1_gamma} and {cfg.r1_every!r}")
+    augment.parse_policy(cfg.augment)  # a misspelt policy fails here, not after the first checkpoint
     opt_G = torch.optim.Adam(G.parameters(), lr=cfg.lr_G, betas=(cfg.beta1, cfg.beta2))
     opt_D = torch.optim.Adam(D.parameters(), lr=cfg.lr_D, betas=(cfg.beta1, cfg.beta2))
     ema = EMA(G, cfg.ema) if cfg.ema > 0 else None
@@ -212,6 +214,8 @@ def fit(G: nn.Module, D: nn.Module, data: Callable[[int], Tensor] | Iterable[Ten
     G_train, D_train = G, D
     if cfg.compile:
         G_train, D_train = torch.compile(G_train), torch.compile(D_train)
+    if cfg.augment:  # every D call, on reals and fakes, in both steps, sees augmented images
+        D_train = augment.Augmented(D_train, cfg.augment)
     amp = dev.autocast(device, enabled=cfg.amp)
     fp16 = dev.needs_grad_scaler(device, enabled=cfg.amp)
     scaler_G = torch.amp.GradScaler(device.type) if fp16 else None
