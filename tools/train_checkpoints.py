@@ -130,13 +130,15 @@ def build_dcgan64(fast: bool, directory: Path, command: str) -> None:
 
 
 CGAN64 = {"z_dim": 100, "cond_dim": 15, "size": 64, "width": 32}
+CGAN64_RECIPE = train.recipes.FAST
 
 
 def cgan64_models_and_config(fast: bool = False, **changes):
     """The conditional DCGAN of 04 (FiLM generator, projection discriminator with spectral norm) and its config."""
     cfg = (train.TrainConfig.fast(steps=8, batch_size=16) if fast else
            train.TrainConfig(steps=8000, batch_size=64, log_every=25, checkpoint_every=250, seed=0, lip_weight=4.0))
-    cfg = train.TrainConfig(**{**cfg.as_dict(), **changes})
+    # the fast recipe's optimiser and R1 (its D already has spectral norm, and no minibatch std)
+    cfg = train.TrainConfig(**{**cfg.as_dict(), **CGAN64_RECIPE.cfg, **changes})
     dev.set_seed(cfg.seed)
     G = models.ConditionalGenerator(**CGAN64)
     D = models.ConditionalDiscriminator(cond_dim=CGAN64["cond_dim"], size=CGAN64["size"], width=CGAN64["width"], regress=True)
@@ -155,7 +157,7 @@ def build_cgan64(fast: bool, directory: Path, command: str) -> None:
             f"D(x) {h['d_real'][-1]:.2f} D(G(z)) {h['d_fake'][-1]:.2f} style D {h['style_d'][-1]:.3f} "
             f"G {h['style_g'][-1]:.3f} {h['img_per_s'][-1]:.0f} img/s")
 
-    run_dir = config.build_dir("runs", "cgan64" + ("-fast" if fast else ""))
+    run_dir = config.build_dir("runs", "cgan64-" + CGAN64_RECIPE.name + ("-fast" if fast else ""))
     batches = data.face_batches(cfg.batch_size, size=CGAN64["size"], seed=cfg.seed, makeup=0.85, with_style=True)
     run = train.fit(G, D, batches, cfg, device=DEVICE, run_dir=run_dir, callbacks=[report], callback_every=250, progress=False)
     if not is_main():
@@ -164,7 +166,7 @@ def build_cgan64(fast: bool, directory: Path, command: str) -> None:
     scores = metrics.obedience_report(enc, run.G_ema, n=130 if fast else 1000)
     scores["train_minutes_this_call"] = round((time.time() - t0) / 60, 1)
     entry = checkpoints.save("cgan64", {"G_ema": run.G_ema.state_dict(), "history": run.history},
-                             config={**cfg.as_dict(), **CGAN64}, command=command, metrics=scores, directory=directory)
+                             config={**cfg.as_dict(), **CGAN64, "recipe": CGAN64_RECIPE.name}, command=command, metrics=scores, directory=directory)
     log(f"cgan64: {scores} -> {entry.file} ({entry.bytes / 1e6:.2f} MB)")
 
 
