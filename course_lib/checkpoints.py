@@ -3,19 +3,22 @@
 Every network the course shows lives in ``data/checkpoints/`` with an entry in ``manifest.json``: the
 file, its sha256, the config it was trained with, the command that rebuilds it and its measured
 metrics. ``load`` refuses a file whose hash differs from the manifest and never unpickles code
-(``torch.load(weights_only=True)``). Taught in 03_dcgan_faces, section 6.
+(``torch.load(weights_only=True)``); it also refuses a manifest that is not what it should be, a file
+outside the checkpoint folder, a state without the keys asked for and NaN/inf weights (``CheckpointError``). Taught in 03_dcgan_faces, section 6.
 """
 from __future__ import annotations
 
 import datetime
+import glob
 import hashlib
 import json
 import os
 import pickle
 import tempfile
-from dataclasses import asdict, dataclass, field
+import time
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import torch
 
@@ -50,10 +53,34 @@ def sha256_file(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+STALE_TMP_SECONDS = 600  # a temp file of atomic_write untouched this long belongs to a write that was killed
+
+
+def clean_stale_temps(path: str | Path, older_than: float = STALE_TMP_SECONDS) -> list[Path]:
+    """Remove the temp files that killed writes of ``path`` left beside it (``<name>*.tmp``, untouched for
+    ``older_than`` seconds; a write in progress keeps its file fresh); return the removed paths."""
+    path, removed = Path(path), []
+    if not path.parent.is_dir():
+        return removed
+    now = time.time()
+    for tmp in path.parent.glob(glob.escape(path.name) + "*.tmp"):
+        try:
+            if now - tmp.stat().st_mtime >= older_than:
+                tmp.unlink()
+                removed.append(tmp)
+        except FileNotFoundError:  # another process cleaned it first
+            pass
+    return removed
+
+
 def atomic_write(path: str | Path, write: Callable[[Any], None], mode: str = "wb") -> None:
-    """Write a file through ``write(handle)`` into a temp file beside it, then rename: never half-written."""
+    """Write a file through ``write(handle)`` into a temp file beside it, then rename: never half-written.
+
+    Temp files of earlier writes of the same file that were killed (``kill -9``) are removed first.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_temps(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
         with os.fdopen(fd, mode) as fh:
@@ -66,13 +93,63 @@ def atomic_write(path: str | Path, write: Callable[[Any], None], mode: str = "wb
         raise
 
 
+_ENTRY_FIELDS = {f.name: f for f in fields(Entry)}
+_ENTRY_TYPES = {"file": str, "sha256": str, "bytes": int, "config": dict, "command": str, "metrics": dict,
+                "created": str, "fp16": bool}
+
+
 def read_manifest(directory: str | Path | None = None) -> dict[str, Entry]:
-    """Return the manifest of ``directory`` (default: the shipped ``data/checkpoints``) by name."""
+    """Return the manifest of ``directory`` (default: the shipped ``data/checkpoints``) by name.
+
+    A manifest that is not JSON, not an object of objects, or whose entries lack a field or have one of the
+    wrong type raises ``CheckpointError`` naming the entry and the field.
+    """
     path = Path(directory or course_config.CHECKPOINT_DIR) / "manifest.json"
     if not path.exists():
         return {}
-    raw = json.loads(path.read_text())
-    return {name: Entry(name=name, **{k: v for k, v in e.items() if k != "name"}) for name, e in raw.items()}
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise CheckpointError(f"{path} is not valid JSON ({err}); restore it from git or rebuild the checkpoints "
+                              f"with tools/train_checkpoints.py") from None
+    if not isinstance(raw, dict):
+        raise CheckpointError(f"{path} must hold a JSON object of entries by name, got a {type(raw).__name__}")
+    entries = {}
+    for name, e in raw.items():
+        if not isinstance(e, dict):
+            raise CheckpointError(f"{path}: entry {name!r} must be a JSON object, got a {type(e).__name__}")
+        missing = [k for k in ("file", "sha256", "bytes") if k not in e]
+        unknown = sorted(set(e) - set(_ENTRY_FIELDS) - {"name"})
+        if missing or unknown:
+            raise CheckpointError(f"{path}: entry {name!r} " + (f"lacks {missing}" if missing else f"has unknown fields {unknown}")
+                                  + f"; an entry has the fields {', '.join(k for k in _ENTRY_FIELDS if k != 'name')}")
+        for key, kind in _ENTRY_TYPES.items():
+            if key in e and (not isinstance(e[key], kind) or (kind is int and isinstance(e[key], bool))):
+                raise CheckpointError(f"{path}: entry {name!r} field {key!r} must be a {kind.__name__}, "
+                                      f"got {e[key]!r}")
+        entries[name] = Entry(name=name, **{k: v for k, v in e.items() if k != "name"})
+    return entries
+
+
+def _file_in(directory: Path, entry: Entry) -> Path:
+    """The entry's file, which must be a plain file name inside ``directory`` (no folders, no '..', no links out)."""
+    candidate = directory / entry.file
+    if (not entry.file or Path(entry.file).name != entry.file or entry.file in (".", "..")
+            or candidate.resolve().parent != directory.resolve()):
+        raise CheckpointError(f"checkpoint {entry.name!r}: the manifest's file {entry.file!r} is not a file name "
+                              f"inside {directory}; refusing to read outside the checkpoint folder")
+    return candidate
+
+
+def _check_finite_state(state: Any, name: str, key: str = "") -> None:
+    """Refuse a state whose floating tensors hold NaN or inf (such weights would only draw NaN images)."""
+    if isinstance(state, torch.Tensor):
+        if state.is_floating_point() and not bool(torch.isfinite(state).all()):
+            raise CheckpointError(f"checkpoint {name!r}: tensor {key!r} holds NaN or inf; refusing weights that "
+                                  f"cannot draw anything (retrain it with tools/train_checkpoints.py)")
+    elif isinstance(state, dict):
+        for k, v in state.items():
+            _check_finite_state(v, name, f"{key}.{k}" if key else str(k))
 
 
 def _write_manifest(entries: dict[str, Entry], directory: Path) -> None:
@@ -128,32 +205,44 @@ def safe_torch_load(path: str | Path, what: str) -> Any:
         raise CheckpointError(f"{what} ({path}) is corrupt or truncated and cannot be read: {err}") from None
 
 
-def load(name: str, directory: str | Path | None = None) -> tuple[dict, Entry]:
+def load(name: str, directory: str | Path | None = None, keys: Sequence[str] = ()) -> tuple[dict, Entry]:
     """Load checkpoint ``name`` after checking its sha256 against the manifest; return (state, entry).
 
     Floating tensors come back as fp32 on the CPU; move them with ``model.load_state_dict`` + ``.to(device)``.
+    ``keys``: top-level entries the state must have (e.g. ``("G_ema",)``); a state without them, or with
+    NaN / inf weights, raises ``CheckpointError``, as does a manifest entry pointing outside ``directory``.
     """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a checkpoint's name (str), got {type(name).__name__}")
     directory = Path(directory or course_config.CHECKPOINT_DIR)
     entries = read_manifest(directory)
     if name not in entries:
         known = ", ".join(sorted(entries)) or "none"
         raise CheckpointError(f"no checkpoint named {name!r} in {directory / 'manifest.json'}; known: {known}")
     entry = entries[name]
-    path = directory / entry.file
+    path = _file_in(directory, entry)
     if not path.exists():
         raise CheckpointError(f"checkpoint {name!r}: file {path} is missing (rebuild it: {entry.command or 'tools/train_checkpoints.py'})")
     digest = sha256_file(path)
     if digest != entry.sha256:
         raise CheckpointError(f"checkpoint {name!r}: sha256 of {path.name} is {digest[:16]}..., but the manifest "
                               f"says {entry.sha256[:16]}...; the file was changed or damaged, refusing to load it")
-    return _float(safe_torch_load(path, f"checkpoint {name!r}")), entry
+    state = safe_torch_load(path, f"checkpoint {name!r}")
+    if not isinstance(state, dict):
+        raise CheckpointError(f"checkpoint {name!r} holds a {type(state).__name__}, not a dict of weights")
+    missing = [k for k in keys if k not in state]
+    if missing:
+        raise CheckpointError(f"checkpoint {name!r} lacks {missing} (it has {sorted(state)}); it was not saved by "
+                              f"the code that loads it: rebuild it with {entry.command or 'tools/train_checkpoints.py'}")
+    _check_finite_state(state, name)
+    return _float(state), entry
 
 
 def exists(name: str, directory: str | Path | None = None) -> bool:
     """Return True when the manifest lists ``name`` and its file is present."""
     directory = Path(directory or course_config.CHECKPOINT_DIR)
     entry = read_manifest(directory).get(name)
-    return entry is not None and (directory / entry.file).exists()
+    return entry is not None and _file_in(directory, entry).exists()
 
 
 def train_or_load(name: str, train: Callable[[], tuple[dict, dict]], *, config: dict | None = None,

@@ -326,7 +326,7 @@ def load_shipped(name: str = "encoder", directory=None) -> ShippedEncoder:
     """Load the shipped domain encoder (hash-checked, weights only) in eval mode on the CPU."""
     from course_lib import checkpoints
 
-    state, entry = checkpoints.load(name, directory)
+    state, entry = checkpoints.load(name, directory, keys=("encoder",))
     model = DomainEncoder()
     model.load_state_dict(state["encoder"])
     return ShippedEncoder(model.eval(), entry.metrics, entry.config)

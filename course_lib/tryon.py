@@ -16,6 +16,7 @@ that reads a reference's makeup into a style vector) and ``beautygan64`` (Beauty
 from __future__ import annotations
 
 import io
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Mapping, Sequence
@@ -52,14 +53,25 @@ class TryOnModels:
     R: models.ReferenceTransferGenerator
 
 
-@lru_cache(maxsize=2)
+_LOAD_LOCK = threading.Lock()  # threads that start cold wait for one load instead of each loading
+
+
 def load_models(directory: str | None = None) -> TryOnModels:
-    """Load ``tryon64`` and ``beautygan64`` (sha256-checked, weights only); cached after the first call."""
-    state, entry = checkpoints.load("tryon64", directory)
+    """Load ``tryon64`` and ``beautygan64`` (sha256-checked, weights only); cached after the first call.
+
+    Thread-safe: several threads asking at once share one load.
+    """
+    with _LOAD_LOCK:
+        return _load_models(directory)
+
+
+@lru_cache(maxsize=2)
+def _load_models(directory: str | None) -> TryOnModels:
+    state, entry = checkpoints.load("tryon64", directory, keys=("G", "E"))
     G = models.TryOnGenerator(width=entry.config["G"]["width"])
     E = models.StyleEncoder(width=entry.config["E"]["width"])
     G.load_state_dict(state["G"]), E.load_state_dict(state["E"])
-    state_r, entry_r = checkpoints.load("beautygan64", directory)
+    state_r, entry_r = checkpoints.load("beautygan64", directory, keys=("G",))
     R = models.ReferenceTransferGenerator(width=entry_r.config["width"])
     R.load_state_dict(state_r["G"])
     return TryOnModels(G.eval(), E.eval(), R.eval())

@@ -1,6 +1,9 @@
-"""Checkpoints: manifest and hashes, fp16 round trip, refusal of damaged or code-carrying files."""
+"""Checkpoints: manifest and hashes, fp16 round trip, refusal of damaged, misplaced or code-carrying files."""
+import concurrent.futures
 import json
+import os
 import pickle
+import time
 
 import pytest
 import torch
@@ -133,3 +136,94 @@ def test_default_directory_is_the_shipped_one(tmp_path, monkeypatch):
     ck.save("default", small_state(), config={"a": 1})
     assert (tmp_path / "default.pt").exists() and ck.exists("default")
     assert ck.load("default")[1].config == {"a": 1}
+
+
+@pytest.mark.parametrize("text, message", [
+    ("{not json", "is not valid JSON"),
+    ("[1, 2]", "must hold a JSON object of entries by name, got a list"),
+    ('{"tiny": 3}', "entry 'tiny' must be a JSON object, got a int"),
+    ('{"tiny": {"file": "tiny.pt"}}', r"entry 'tiny' lacks \['sha256', 'bytes'\]"),
+    ('{"tiny": {"file": "tiny.pt", "sha256": "0", "bytes": 1, "weights": 2}}', r"unknown fields \['weights'\]"),
+    ('{"tiny": {"file": "tiny.pt", "sha256": "0", "bytes": "1"}}', "field 'bytes' must be a int, got '1'"),
+    ('{"tiny": {"file": 7, "sha256": "0", "bytes": 1}}', "field 'file' must be a str"),
+])
+def test_a_broken_manifest_is_a_checkpoint_error_naming_what_is_wrong(tmp_path, text, message):
+    (tmp_path / "manifest.json").write_text(text)
+    with pytest.raises(ck.CheckpointError, match=message):
+        ck.load("tiny", directory=tmp_path)
+
+
+@pytest.mark.parametrize("file", ["../outside.pt", "sub/tiny.pt", "/etc/passwd", "..", ""])
+def test_the_manifest_cannot_point_outside_its_folder(tmp_path, file):
+    inner = tmp_path / "ckpt"
+    ck.save("tiny", small_state(), directory=inner)
+    torch.save(small_state(), tmp_path / "outside.pt")
+    (inner / "sub").mkdir()
+    torch.save(small_state(), inner / "sub" / "tiny.pt")
+    entries = ck.read_manifest(inner)
+    entries["tiny"].file = file
+    ck._write_manifest(entries, inner)
+    with pytest.raises(ck.CheckpointError, match="is not a file name inside .*refusing to read outside"):
+        ck.load("tiny", directory=inner)
+
+
+def test_a_symlink_out_of_the_folder_is_refused(tmp_path):
+    inner = tmp_path / "ckpt"
+    ck.save("tiny", small_state(), directory=inner)
+    torch.save(small_state(), tmp_path / "outside.pt")
+    (inner / "link.pt").symlink_to(tmp_path / "outside.pt")
+    _register(inner, "link", inner / "link.pt")
+    with pytest.raises(ck.CheckpointError, match="refusing to read outside"):
+        ck.load("link", directory=inner)
+
+
+def test_missing_keys_and_non_finite_weights_are_refused(tmp_path):
+    ck.save("tiny", small_state(), directory=tmp_path)
+    with pytest.raises(ck.CheckpointError, match=r"checkpoint 'tiny' lacks \['G_ema'\] \(it has \['G'\]\)"):
+        ck.load("tiny", directory=tmp_path, keys=("G_ema",))
+    assert ck.load("tiny", directory=tmp_path, keys=("G",))[0].keys() == {"G"}
+    for bad in (float("nan"), float("inf")):
+        state = small_state()
+        state["G"]["0.weight"][1, 2] = bad
+        ck.save("poisoned", state, directory=tmp_path)
+        with pytest.raises(ck.CheckpointError, match=r"tensor 'G.0.weight' holds NaN or inf"):
+            ck.load("poisoned", directory=tmp_path)
+    path = tmp_path / "list.pt"
+    torch.save([torch.zeros(2)], path)
+    _register(tmp_path, "list", path)
+    with pytest.raises(ck.CheckpointError, match="holds a list, not a dict of weights"):
+        ck.load("list", directory=tmp_path)
+
+
+def test_temp_files_of_killed_writes_are_cleaned_but_fresh_ones_kept(tmp_path):
+    target = tmp_path / "last.pt"
+    stale, fresh, other = tmp_path / "last.ptab12.tmp", tmp_path / "last.ptcd34.tmp", tmp_path / "other.ptef56.tmp"
+    for path in (stale, fresh, other):
+        path.write_bytes(b"half a checkpoint")
+    old = time.time() - ck.STALE_TMP_SECONDS - 5
+    os.utime(stale, (old, old)), os.utime(other, (old, old))
+    ck.atomic_write(target, lambda fh: fh.write(b"new"))
+    assert target.read_bytes() == b"new"
+    assert not stale.exists()  # left by a killed write of this file
+    assert fresh.exists()  # may be a write in progress in another process
+    assert other.exists()  # belongs to another file
+
+
+def test_threads_starting_cold_share_one_load(monkeypatch):
+    from course_lib import tryon
+
+    calls = []
+    real_load = ck.load
+
+    def counting_load(name, *args, **kwargs):
+        calls.append(name)
+        time.sleep(0.05)  # widen the window in which a second thread would start its own load
+        return real_load(name, *args, **kwargs)
+
+    tryon._load_models.cache_clear()
+    monkeypatch.setattr(ck, "load", counting_load)
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        nets = list(pool.map(lambda _: tryon.load_models(), range(4)))
+    tryon._load_models.cache_clear()
+    assert sorted(calls) == ["beautygan64", "tryon64"]
+    assert all(n is nets[0] for n in nets)

@@ -93,6 +93,56 @@ def test_nan_stops_training_naming_the_step_and_keeps_the_checkpoint(tmp_path):
     assert state["step"] == 3 and all(torch.isfinite(v).all() for v in state["G"].values() if v.is_floating_point())
 
 
+def test_guard_catches_a_non_finite_buffer_that_the_losses_do_not_show(tmp_path):
+    # an exploding batch-norm running variance leaves every loss finite (training uses batch statistics)
+    def blow_up(run):
+        if run.step == 4:
+            name, buf = next((n, b) for n, b in run.D.named_buffers() if n.endswith("running_var"))
+            buf.fill_(float("inf"))
+
+    with pytest.raises(train.TrainingDiverged, match=r"step 6: D's buffer '.*running_var' holds inf.*last.pt \(step 3\)"):
+        train.fit(*tiny(), data, train.TrainConfig(steps=8, **CFG), run_dir=tmp_path, callbacks=[blow_up],
+                  callback_every=1, progress=False)
+    assert torch.load(tmp_path / "last.pt", weights_only=True)["step"] == 3  # the bad state was never written
+    with pytest.raises(train.TrainingDiverged, match=r"step 2: G's parameter .* holds NaN"):  # checked at the end too
+        train.fit(*tiny(), data, train.TrainConfig(steps=2, **CFG), progress=False,
+                  callbacks=[lambda run: next(run.G.parameters()).data.fill_(float("nan"))], callback_every=2)
+
+
+@pytest.mark.parametrize("field, value, error, message", [
+    ("steps", -3, ValueError, "TrainConfig.steps must be an int >= 1, got -3"),
+    ("steps", 0, ValueError, "TrainConfig.steps must be an int >= 1, got 0"),
+    ("steps", 10.0, TypeError, r"TrainConfig.steps must be an int >= 1, got 10.0 \(float\)"),
+    ("batch_size", 0, ValueError, "TrainConfig.batch_size must be an int >= 1"),
+    ("n_critic", 0, ValueError, "TrainConfig.n_critic must be an int >= 1, got 0"),
+    ("log_every", 0, ValueError, "TrainConfig.log_every must be an int >= 1, got 0"),
+    ("checkpoint_every", -1, ValueError, "TrainConfig.checkpoint_every must be an int >= 0"),
+    ("seed", "0", TypeError, r"TrainConfig.seed must be an int >= 0, got '0' \(str\)"),
+    ("seed", 1.5, TypeError, "TrainConfig.seed must be an int"),
+    ("z_dim", True, TypeError, "TrainConfig.z_dim must be an int"),
+    ("lr_G", 0.0, ValueError, r"TrainConfig.lr_G must be a finite number in \(0, inf\), got 0.0"),
+    ("lr_D", float("nan"), ValueError, "TrainConfig.lr_D must be a finite number"),
+    ("lr_D", "2e-4", TypeError, "TrainConfig.lr_D must be a number"),
+    ("beta1", 1.0, ValueError, r"TrainConfig.beta1 must be a finite number in \[0, 1\), got 1.0"),
+    ("beta2", -0.1, ValueError, "TrainConfig.beta2 must be a finite number in"),
+    ("r1_gamma", -1.0, ValueError, "TrainConfig.r1_gamma must be a finite number in"),
+    ("r1_gamma", float("inf"), ValueError, "TrainConfig.r1_gamma must be a finite number in"),
+    ("style_weight", -1.0, ValueError, "TrainConfig.style_weight"),
+    ("lip_weight", None, TypeError, "TrainConfig.lip_weight must be a number"),
+    ("amp", "yes", TypeError, "TrainConfig.amp must be True or False, got 'yes'"),
+    ("compile", 1, TypeError, "TrainConfig.compile must be True or False"),
+    ("loss", "wgan", KeyError, "unknown loss 'wgan'"),
+    ("augment", "flip", ValueError, "unknown DiffAugment transform"),
+])
+def test_train_config_validates_itself(field, value, error, message):
+    with pytest.raises(error, match=message):
+        train.TrainConfig(**{field: value})
+    cfg = train.TrainConfig(steps=1, **CFG)  # a field changed after the config was made is caught when fit starts
+    setattr(cfg, field, value)
+    with pytest.raises(error, match=message):
+        train.fit(*tiny(), data, cfg, progress=False)
+
+
 def test_same_seed_twice_gives_identical_samples():
     runs = [train.fit(*tiny(), data, train.TrainConfig(steps=3, **CFG), progress=False) for _ in range(2)]
     z = torch.randn(4, 100, generator=torch.Generator().manual_seed(0))
@@ -119,7 +169,7 @@ def test_generate_and_slerp():
 
 
 def test_bad_config_values_are_named():
-    with pytest.raises(ValueError, match="ema decay must lie in"):
+    with pytest.raises(ValueError, match=r"TrainConfig.ema must be a finite number in \[0, 1\), got 1.5"):
         train.fit(*tiny(), data, train.TrainConfig(steps=1, ema=1.5, **CFG), progress=False)
     with pytest.raises(KeyError, match="unknown loss 'wgan'"):
         train.fit(*tiny(), data, train.TrainConfig(steps=1, loss="wgan", **CFG), progress=False)
@@ -179,5 +229,5 @@ def test_lazy_r1_runs_every_kth_d_step_at_k_times_the_weight_and_betas_reach_ada
     assert all(v > 0 for v in run.history["r1"])  # the last penalty is carried into every logged row
     state = torch.load(tmp_path / "last.pt", weights_only=True)
     assert tuple(state["opt_D"]["param_groups"][0]["betas"]) == (0.0, 0.99)
-    with pytest.raises(ValueError, match="r1_every an int >= 1"):
+    with pytest.raises(ValueError, match="TrainConfig.r1_every must be an int >= 1, got 0"):
         train.fit(*tiny(), data, train.TrainConfig(steps=1, r1_every=0, **CFG), progress=False)

@@ -6,7 +6,8 @@
 - a progress bar, callbacks (e.g. ``viz.LivePlot``) and a history of every step's numbers;
 - checkpoints every N steps, written atomically, and ``resume`` that continues the same run:
   same step, optimisers, EMA, noise generator and data position;
-- a NaN/inf guard that stops with the step and the loss named, keeping the last good checkpoint;
+- a NaN/inf guard that stops with the step and the loss named, keeping the last good checkpoint, and checks
+  every parameter and buffer before each checkpoint and at the end (nothing non-finite is saved or returned);
 - several processes under ``torchrun`` (DistributedDataParallel; ``distributed.py``).
 Taught in 03_dcgan_faces, section 3.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -59,6 +61,40 @@ class TrainConfig:
     checkpoint_every: int = 500  # steps between checkpoints of a run (0: only at the end)
     log_every: int = 10  # steps between history entries
     seed: int = 0  # seeds the model init (by the caller), the noise and the data order
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Check every field's type and range; raise TypeError / ValueError naming the field and what it expects.
+
+        Runs when the config is made and again when ``fit`` starts (a field may have been changed since).
+        Integers must be ints (a float step count is refused, not truncated); rates and weights must be finite.
+        """
+        counts = {"steps": 1, "batch_size": 1, "z_dim": 1, "n_critic": 1, "r1_every": 1, "log_every": 1,
+                  "checkpoint_every": 0, "seed": 0}  # field -> smallest allowed value
+        for name, low in counts.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise TypeError(f"TrainConfig.{name} must be an int >= {low}, got {value!r} ({type(value).__name__})")
+            if value < low:
+                raise ValueError(f"TrainConfig.{name} must be an int >= {low}, got {value}")
+        reals = {"lr_G": (0.0, math.inf, False), "lr_D": (0.0, math.inf, False),  # field -> (low, high, low allowed)
+                 "beta1": (0.0, 1.0, True), "beta2": (0.0, 1.0, True), "ema": (0.0, 1.0, True),
+                 "r1_gamma": (0.0, math.inf, True), "style_weight": (0.0, math.inf, True),
+                 "lip_weight": (0.0, math.inf, True)}
+        for name, (low, high, closed) in reals.items():
+            value = getattr(self, name)
+            interval = f"{'[' if closed else '('}{low:g}, {high:g})"
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise TypeError(f"TrainConfig.{name} must be a number in {interval}, got {value!r} ({type(value).__name__})")
+            if not math.isfinite(value) or not (low <= value < high) or (value == low and not closed):
+                raise ValueError(f"TrainConfig.{name} must be a finite number in {interval}, got {value}")
+        for name in ("amp", "channels_last", "compile"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"TrainConfig.{name} must be True or False, got {getattr(self, name)!r}")
+        get_loss(self.loss)  # KeyError naming the valid losses
+        augment.parse_policy(self.augment)  # ValueError naming the valid transforms
 
     @classmethod
     def fast(cls, **changes: Any) -> "TrainConfig":
@@ -168,6 +204,21 @@ def _check_finite(stats: dict[str, float], step: int, last_good: str) -> None:
                                    f"{last_good}. Try a lower learning rate, or another loss.")
 
 
+def _check_weights(step: int, last_good: str, **nets: nn.Module | None) -> None:
+    """Raise TrainingDiverged if a parameter or buffer of a network holds NaN or inf (losses can stay finite
+    while, say, a batch-norm running variance overflows); called before each checkpoint and at the end."""
+    for which, net in nets.items():
+        if net is None:
+            continue
+        tensors = [("parameter", n, t) for n, t in net.named_parameters()] + [("buffer", n, t) for n, t in net.named_buffers()]
+        for kind, name, tensor in tensors:
+            if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+                bad = "NaN" if bool(torch.isnan(tensor).any()) else "inf"
+                raise TrainingDiverged(f"step {step}: {which}'s {kind} {name!r} holds {bad}, so this state is not saved. "
+                                       f"Training stopped; the last good checkpoint is {last_good}. "
+                                       f"Try a lower learning rate, or another loss.")
+
+
 def fit(G: nn.Module, D: nn.Module, data: Callable[[int], Tensor] | Iterable[Tensor], cfg: TrainConfig, *,
         device: torch.device | str | None = None, run_dir: str | Path | None = None, resume: bool = True,
         callbacks: Sequence[Callable[[Run], None]] = (), callback_every: int = 100, progress: bool = True,
@@ -181,14 +232,13 @@ def fit(G: nn.Module, D: nn.Module, data: Callable[[int], Tensor] | Iterable[Ten
     Callbacks get the Run every ``callback_every`` steps and at the end. ``r1_penalty(D, x_real, gamma)``
     replaces ``losses.r1_penalty`` when ``cfg.r1_gamma`` > 0 (notebook 03 trains with the one you write).
     """
-    get_loss(cfg.loss)  # an unknown loss name fails here, before any work
+    if not isinstance(cfg, TrainConfig):
+        raise TypeError(f"cfg must be a train.TrainConfig, got {type(cfg).__name__}")
+    cfg.validate()  # fields changed after the config was made are checked too, before any work
     device = dev.get_device(device)
     rank, world = distributed.rank_and_world()
     memory = torch.channels_last if cfg.channels_last and device.type != "mps" else torch.contiguous_format
     G, D = G.to(device, memory_format=memory), D.to(device, memory_format=memory)
-    if not cfg.r1_gamma >= 0 or not isinstance(cfg.r1_every, int) or cfg.r1_every < 1:
-        raise ValueError(f"r1_gamma must be >= 0 and r1_every an int >= 1, got {cfg.r1_gamma} and {cfg.r1_every!r}")
-    augment.parse_policy(cfg.augment)  # a misspelt policy fails here, not after the first checkpoint
     opt_G = torch.optim.Adam(G.parameters(), lr=cfg.lr_G, betas=(cfg.beta1, cfg.beta2))
     opt_D = torch.optim.Adam(D.parameters(), lr=cfg.lr_D, betas=(cfg.beta1, cfg.beta2))
     ema = EMA(G, cfg.ema) if cfg.ema > 0 else None
@@ -290,11 +340,13 @@ def fit(G: nn.Module, D: nn.Module, data: Callable[[int], Tensor] | Iterable[Ten
         bar.update(1)
         run.step = done
         if cfg.checkpoint_every and done % cfg.checkpoint_every == 0 and done != cfg.steps:
+            _check_weights(done, last_good, G=G, D=D, G_ema=ema.model if ema is not None else None)
             save(done)
         if callbacks and rank == 0 and (done % callback_every == 0 or done == cfg.steps):
             for callback in callbacks:
                 callback(run)
     bar.close()
+    _check_weights(run.step, last_good, G=G, D=D, G_ema=ema.model if ema is not None else None)
     save(run.step)
     return run
 
