@@ -19,6 +19,8 @@ from typing import Callable
 import numpy as np
 import torch
 
+from course_lib import validate
+
 Tensor = torch.Tensor
 
 
@@ -140,8 +142,7 @@ class SynthFaces(torch.utils.data.Dataset):
                  with_labels: bool = False, cache: bool = False):
         from course_lib import faces
 
-        if not isinstance(n, int) or n < 1:
-            raise ValueError(f"n must be a positive int, got {n!r}")
+        n, seed, size = validate.integer(n, "n", 1), validate.integer(seed, "seed", 0), validate.integer(size, "size")
         if size not in faces.SIZES:
             raise ValueError(f"size must be one of {', '.join(map(str, faces.SIZES))}, got {size!r}")
         if not (isinstance(makeup, bool) or 0.0 <= float(makeup) <= 1.0):
@@ -165,12 +166,14 @@ class SynthFaces(torch.utils.data.Dataset):
                  "masks": {k: v[j] for k, v in batch.masks.items()}} for j in range(len(batch))]
 
     def _check(self, i: int) -> int:
+        i = validate.integer(i, "index")  # a float index would be truncated to another face
         if not -self.n <= i < self.n:
             raise IndexError(f"face index {i} out of range for {self.n} faces")
         return i % self.n
 
     def __getitems__(self, indices: list[int]) -> list:
-        indices = [self._check(int(i)) for i in indices]
+        indices = [self._check(i.item() if isinstance(i, torch.Tensor) and i.numel() == 1 and not i.is_floating_point() else i)
+                   for i in indices]
         if self._cache is not None:
             return [self._cache[i // 256][i % 256] for i in indices]
         return self._render(indices)
@@ -207,10 +210,8 @@ def transfer_triplets(n: int, size: int = 64, seed: int = 0, start: int = 0) -> 
     """
     from course_lib import faces
 
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive int, got {n!r}")
-    if not isinstance(start, int) or start < 0:
-        raise ValueError(f"start must be a non-negative int, got {start!r}")
+    n, start = validate.integer(n, "n", 1), validate.integer(start, "start", 0)
+    seed, size = validate.integer(seed, "seed", 0), validate.integer(size, "size")
     src = [p[0] for p in faces.sample_faces(seed, range(2 * start, 2 * (start + n), 2), makeup=False)]
     refs = faces.sample_faces(seed, range(2 * start + 1, 2 * (start + n), 2), makeup=True)
     styles = [r[1] for r in refs]
@@ -265,6 +266,12 @@ def face_batches(batch_size: int, size: int = 64, seed: int = 0, makeup: bool | 
     from course_lib import faces
     from course_lib.train import distributed
 
+    batch_size, seed = validate.integer(batch_size, "batch_size", 1), validate.integer(seed, "seed", 0)
+    size = validate.integer(size, "size")
+    if size not in faces.SIZES:
+        raise ValueError(f"size must be one of {', '.join(map(str, faces.SIZES))}, got {size}")
+    if n is not None:
+        n = validate.integer(n, "n", 1)
     rank, world = distributed.rank_and_world()
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)) if n is not None else None
 

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from course_lib import checkpoints, landmarks, makeup, models
+from course_lib import checkpoints, landmarks, makeup, models, validate
 
 REGIONS = ("lips", "eyes", "cheeks")  # what a user switches on and off
 # Which style-vector opacity (makeup.VECTOR_FIELDS) each region controls: lipstick; eyeshadow and eyeliner; blush.
@@ -80,13 +80,20 @@ def _load_models(directory: str | None) -> TryOnModels:
 # --------------------------------------------------------------------------------------------------
 # Inputs: uploads, photos, styles, switches
 # --------------------------------------------------------------------------------------------------
+UPLOAD_FORMATS = ("PNG", "JPEG", "WEBP", "BMP")  # decoded by Pillow itself, in memory (no external programs)
+MAX_UPLOAD_PIXELS = MAX_SIDE * MAX_SIDE  # checked from the header, before anything is decoded
+
+
 def load_upload(value) -> np.ndarray:
     """Decode an uploaded image **in memory** to (H, W, 3) float32 in [0, 1]; nothing touches the disk.
 
-    ``value``: raw PNG/JPEG bytes, or the ``value`` of an ipywidgets ``FileUpload`` (ipywidgets 8: a tuple of
-    dicts with a ``content`` memoryview; 7: a dict of them). Taught in 06_evaluation_fairness (privacy).
+    ``value``: raw image bytes, or the ``value`` of an ipywidgets ``FileUpload`` (ipywidgets 8: a tuple of
+    dicts with a ``content`` memoryview; 7: a dict of them). Only ``UPLOAD_FORMATS`` are opened (an EPS or PDF
+    would need an outside program, which may write temp files); the pixel count is read from the header and
+    checked before decoding; the EXIF orientation is applied (phones store portraits sideways); 16-bit grey
+    and palette images are converted with their real range and colours; transparent pixels become white. Taught in 06_evaluation_fairness (privacy).
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     if isinstance(value, Mapping) and "content" not in value:
         value = tuple(value.values())  # ipywidgets 7: {filename: {"content": ...}}
@@ -101,12 +108,34 @@ def load_upload(value) -> np.ndarray:
     raw = bytes(value)
     if not raw:
         raise ValueError("the uploaded file is empty")
+    expected = f"a {', '.join(UPLOAD_FORMATS[:-1])} or {UPLOAD_FORMATS[-1]} photo"
     try:
-        with Image.open(io.BytesIO(raw)) as img:
-            rgb = np.asarray(img.convert("RGB"), dtype=np.float32) / 255
-    except (UnidentifiedImageError, OSError) as err:
-        raise ValueError(f"the upload is not an image this course can read (PNG or JPEG expected): {err}") from None
-    return rgb
+        img = Image.open(io.BytesIO(raw), formats=list(UPLOAD_FORMATS))  # reads the header only
+    except UnidentifiedImageError:
+        raise ValueError(f"the upload is not an image this course reads: upload {expected}") from None
+    except Image.DecompressionBombError:  # Pillow's own guard, for sizes far above ours
+        raise ValueError(f"the upload's header announces far more than {MAX_UPLOAD_PIXELS:,} pixels ({MAX_SIDE} x "
+                         f"{MAX_SIDE}); resize it first (it is refused before decoding, to spare your memory)") from None
+    except (OSError, ValueError, SyntaxError) as err:
+        raise ValueError(f"the upload's header is damaged ({err}); upload {expected}") from None
+    with img:
+        w, h = img.size
+        if w * h > MAX_UPLOAD_PIXELS:
+            raise ValueError(f"the upload is {w} x {h} pixels, more than {MAX_UPLOAD_PIXELS:,} ({MAX_SIDE} x {MAX_SIDE}); "
+                             f"resize it first (it is refused before decoding, to spare your memory)")
+        try:
+            img = ImageOps.exif_transpose(img)  # the orientation a phone recorded (a copy; no-op without EXIF)
+            if img.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit grey: convert("RGB") would clip it to white
+                grey = np.asarray(img, dtype=np.float32) / 65535.0
+                rgb = np.repeat(grey.clip(0, 1)[..., None], 3, axis=-1)
+            elif img.mode == "RGB":
+                rgb = np.asarray(img, dtype=np.float32) / 255
+            else:  # any other mode (palette, grey, CMYK, with or without alpha) through RGBA
+                rgba = np.asarray(img.convert("RGBA"), dtype=np.float32) / 255
+                rgb = rgba[..., :3] * rgba[..., 3:] + (1 - rgba[..., 3:])  # transparent pixels shown on white
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
+            raise ValueError(f"the upload could not be decoded ({err}); upload {expected}") from None
+    return np.ascontiguousarray(rgb, dtype=np.float32)
 
 
 def style_for(shade=None, finish: str = "satin", eyeshadow=None, blush=None, eyeliner=None) -> makeup.MakeupStyle:
@@ -122,6 +151,9 @@ def style_for(shade=None, finish: str = "satin", eyeshadow=None, blush=None, eye
 def _check_regions(regions) -> tuple[str, ...]:
     if isinstance(regions, str):
         regions = (regions,)
+    if not isinstance(regions, (tuple, list, set, frozenset)):
+        raise TypeError(f"regions must be a list of region names from {', '.join(REGIONS)} (or () for none), "
+                        f"got {type(regions).__name__}")
     regions = tuple(regions)
     unknown = [r for r in regions if r not in REGIONS]
     if unknown:
@@ -130,13 +162,8 @@ def _check_regions(regions) -> tuple[str, ...]:
 
 
 def _check_intensity(intensity) -> float:
-    try:
-        value = float(intensity)
-    except (TypeError, ValueError):
-        raise ValueError(f"intensity must be a number in [0, 1], got {intensity!r}") from None
-    if not 0.0 <= value <= 1.0:  # also rejects NaN
-        raise ValueError(f"intensity must lie in [0, 1] (0 = no makeup, 1 = full strength), got {intensity!r}")
-    return value
+    """A number in [0, 1] (0 = no makeup, 1 = full strength); a string such as '0.5' is refused, not parsed."""
+    return validate.number(intensity, "intensity", 0.0, 1.0)
 
 
 def switch(style: torch.Tensor, intensity: float, regions: Sequence[str]) -> torch.Tensor:
@@ -172,9 +199,15 @@ def _prepare(image, name: str, face_landmarks=None) -> _Face:
     """Convert ``image`` and align it to the generators' 64 px face frame."""
     region_masks = None
     if isinstance(image, str):
+        if face_landmarks is not None:  # they would be silently replaced by the portrait's own
+            raise ValueError(f"landmarks were given for {name} {image!r}, a bundled portrait that comes with its own; "
+                             f"to use yours, pass the image itself (landmarks.load_portrait({image!r}).image)")
         portrait = landmarks.load_portrait(image)  # unknown names raise, listing the bundled portraits
         image, face_landmarks, region_masks = portrait.image, portrait.landmarks, portrait.masks
     shape = _shape_of(image)
+    if not isinstance(image, torch.Tensor) and len(shape) == 3 and shape[-1] not in (3, 4):
+        raise ValueError(f"{name} must have shape (H, W, 3) (RGB; RGBA and grey (H, W) accepted), got {tuple(shape)}"
+                         + ("; pass a one-channel image as (H, W)" if shape[-1] == 1 else ""))
     hw = shape[-2:] if isinstance(image, torch.Tensor) else (shape[-3:-1] if len(shape) >= 3 and shape[-1] in (3, 4) else shape[-2:])
     if len(hw) == 2 and (min(hw) < MIN_SIDE or max(hw) > MAX_SIDE):
         raise ValueError(f"{name} is {hw[0]} x {hw[1]} pixels; use a face image between {MIN_SIDE} and {MAX_SIDE} px "
@@ -190,9 +223,16 @@ def _prepare(image, name: str, face_landmarks=None) -> _Face:
     lm = np.asarray(face_landmarks, dtype=np.float64)
     if lm.shape != (landmarks.N_LANDMARKS, 2):
         raise ValueError(f"landmarks for {name} must be the (468, 2) face-mesh points in pixels, got shape {lm.shape}")
+    validate.finite(lm, f"landmarks for {name}")
+    margin = 0.1 * max(h, w)  # a face may touch the border; its landmarks then reach a little outside
+    (x0, y0), (x1, y1) = lm.min(0), lm.max(0)
+    if x0 < -margin or y0 < -margin or x1 > w + margin or y1 > h + margin:
+        raise ValueError(f"landmarks for {name} reach x in [{x0:.0f}, {x1:.0f}], y in [{y0:.0f}, {y1:.0f}], outside the "
+                         f"{h} x {w} image: they must be pixel positions in this image (x = column, y = row), "
+                         f"not normalised to [0, 1] or made for another size")
     (x_r, y_r), (x_l, y_l) = lm[_OUTER_EYE_CORNERS[0]], lm[_OUTER_EYE_CORNERS[1]]
     span = float(np.hypot(x_l - x_r, y_l - y_r))
-    if not np.isfinite(span) or span < 4:
+    if span < 4:
         raise ValueError(f"landmarks for {name} put the eyes {span:.1f} px apart: no usable face")
     side = max(int(round(span * SIZE / EYE_SPAN)), 8)
     left = int(round((x_r + x_l) / 2 - EYE_X / SIZE * side))

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 import torch
 
+from course_lib import validate
+
 if TYPE_CHECKING:  # matplotlib is imported lazily, inside the functions that draw
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -24,6 +26,7 @@ def _check_image_tensor(x: torch.Tensor, name: str) -> torch.Tensor:
         x = x.unsqueeze(0)
     if x.dim() != 4 or x.shape[1] not in (1, 3):
         raise ValueError(f"{name} must have shape (B, 3, H, W) or (3, H, W) (1 channel also accepted), got {tuple(x.shape)}")
+    validate.finite(x, name)  # NaN pixels would be drawn as black without a word (a diverged G, for instance)
     return x
 
 

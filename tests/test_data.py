@@ -70,7 +70,7 @@ def test_synthfaces_labels_and_cache():
     assert torch.equal(item["image"], fresh["image"])
 
 
-@pytest.mark.parametrize("kwargs, match", [({"n": 0}, "n must be a positive int"), ({"n": 4, "size": 50}, "size must be one of"),
+@pytest.mark.parametrize("kwargs, match", [({"n": 0}, "n must be an int >= 1, got 0"), ({"n": 4, "size": 50}, "size must be one of"),
                                            ({"n": 4, "makeup": 2.0}, "makeup must be True, False or a probability")])
 def test_synthfaces_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):

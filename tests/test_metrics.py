@@ -143,11 +143,11 @@ def test_tone_histogram_and_total_variation():
 
 
 def test_image_metrics_name_bad_input():
-    with pytest.raises(ValueError, match=r"features must be a 2-D array \(N, D\)"):
+    with pytest.raises(ValueError, match=r"real must be a 2-D array \(N, D\) with N >= 2 rows, got shape \(10,\)"):
         metrics.fid(torch.zeros(10), torch.zeros(10))
     with pytest.raises(ValueError, match="differ in width"):
         metrics.precision_recall(torch.zeros(10, 3), torch.zeros(10, 4))
-    with pytest.raises(ValueError, match=r"k must be in \[1, 9\]"):
+    with pytest.raises(ValueError, match=r"k must be an int >= 1 and <= 9, got 10"):
         metrics.precision_recall(torch.randn(10, 3), torch.randn(10, 3), k=10)
 
 

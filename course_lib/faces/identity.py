@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from course_lib import validate
 from course_lib.colour import hex_to_rgb
 from course_lib.makeup import CATALOGUE, FINISHES, MakeupStyle
 from course_lib.makeup.catalogue import _defaults
@@ -69,7 +70,7 @@ class Identity:
     def __post_init__(self) -> None:
         for name, (low, high) in RANGES.items():
             value = getattr(self, name)
-            if not isinstance(value, (int, float, np.floating, np.integer)) or not (low <= float(value) <= high):
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) or not (low <= float(value) <= high):
                 raise ValueError(f"Identity.{name} must be a number in [{low:g}, {high:g}], got {value!r}")
             object.__setattr__(self, name, float(value))
         for name, options in (("iris", IRIS_COLOURS), ("hair_colour", HAIR_COLOURS)):
@@ -79,10 +80,10 @@ class Identity:
             raise ValueError(f"Identity.hair_style must be one of {', '.join(HAIR_STYLES)}, got {self.hair_style!r}")
         for name in ("background", "clothes"):
             arr = np.asarray(getattr(self, name), dtype=float)
-            if arr.shape != (3,) or arr.min() < 0 or arr.max() > 1:
+            if arr.shape != (3,) or not np.isfinite(arr).all() or arr.min() < 0 or arr.max() > 1:  # NaN fails every range test
                 raise ValueError(f"Identity.{name} must be an sRGB triple in [0, 1], got {getattr(self, name)!r}")
             object.__setattr__(self, name, tuple(float(c) for c in arr))
-        if not isinstance(self.texture, (int, np.integer)) or self.texture < 0:
+        if isinstance(self.texture, bool) or not isinstance(self.texture, (int, np.integer)) or self.texture < 0:
             raise ValueError(f"Identity.texture must be a non-negative int, got {self.texture!r}")
         object.__setattr__(self, "texture", int(self.texture) % 2**31)
 
@@ -146,7 +147,11 @@ def face_uniforms(seed: int, indices, n: int = N_IDENTITY_DRAWS + N_MAKEUP_DRAWS
     Each number is SplitMix64 (Steele et al. 2014) of (seed, index, j): exact integer arithmetic, so face i
     of data set ``seed`` draws the same numbers on every machine, in any batch and any order.
     """
-    idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+    seed = validate.integer(seed, "seed", 0, 2**31 - 1)
+    raw = np.asarray(indices)
+    if raw.size and not np.issubdtype(raw.dtype, np.integer):  # 2.7 would silently become face 2
+        raise TypeError(f"indices must be ints (face numbers), got dtype {raw.dtype}")
+    idx = raw.astype(np.int64).reshape(-1)
     if seed < 0 or (idx.size and idx.min() < 0) or seed >= 2**31 or (idx.size and idx.max() >= 2**31):
         raise ValueError(f"seed and index must be in [0, 2**31), got seed={seed}, indices in [{idx.min() if idx.size else 0}, {idx.max() if idx.size else 0}]")
     with np.errstate(over="ignore"):  # uint64 arithmetic wraps around, as the hash intends

@@ -20,6 +20,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
+from course_lib import validate
 from course_lib.colour import hex_to_rgb, linear_to_srgb, luminance, srgb_to_linear
 from course_lib.makeup.catalogue import CATALOGUE, FINISH_SHINE, VECTOR_FIELDS, MakeupStyle
 
@@ -36,6 +37,7 @@ def to_batch01(image, name: str = "image") -> tuple[torch.Tensor, str]:
             x = x.unsqueeze(0)
         if x.dim() != 4 or x.shape[1] != 3:
             raise ValueError(f"{name} as a tensor must have shape (B, 3, H, W) or (3, H, W) in [-1, 1], got {tuple(image.shape)}")
+        validate.finite(x, name)  # a range check alone is always False for NaN
         low, high = torch.aminmax(x) if x.numel() else (0.0, 0.0)
         if low < -1.001 or high > 1.001:
             raise ValueError(f"{name} as a tensor must lie in [-1, 1], got values in [{low:.3g}, {high:.3g}]")
@@ -45,8 +47,10 @@ def to_batch01(image, name: str = "image") -> tuple[torch.Tensor, str]:
         arr = arr.astype(np.float32) / 255
     elif not np.issubdtype(arr.dtype, np.floating):
         raise TypeError(f"{name} must be a float array in [0, 1], a uint8 array or a tensor in [-1, 1]; got dtype {arr.dtype}")
-    elif arr.size and (not np.isfinite(arr).all() or arr.min() < -1e-3 or arr.max() > 1 + 1e-3):
-        raise ValueError(f"{name} as a float array must lie in [0, 1] (got [{np.nanmin(arr):.3g}, {np.nanmax(arr):.3g}]); divide uint8 data by 255")
+    else:
+        validate.finite(arr, name)  # NaN and inf named as such, before the range check (always False for NaN)
+        if arr.size and (arr.min() < -1e-3 or arr.max() > 1 + 1e-3):
+            raise ValueError(f"{name} as a float array must lie in [0, 1] (got [{arr.min():.3g}, {arr.max():.3g}]); divide uint8 data by 255")
     if arr.ndim == 2:
         arr = np.repeat(arr[..., None], 3, axis=-1)
     if arr.ndim not in (3, 4) or arr.shape[-1] not in (3, 4):
@@ -79,6 +83,7 @@ def mask_batch(masks: Mapping, key: str, batch: int, hw: tuple[int, int]) -> tor
         m = m.unsqueeze(1)  # (B, H, W) -> (B, 1, H, W)
     if m.dim() != 4 or m.shape[1] != 1 or m.shape[-2:] != hw or m.shape[0] not in (1, batch):
         raise ValueError(f"masks[{key!r}] must have shape (H, W), (B, H, W) or (B, 1, H, W) with (H, W) = {hw} and B = {batch}, got {tuple(masks[key].shape)}")
+    validate.finite(m, f"masks[{key!r}]")
     low, high = torch.aminmax(m) if m.numel() else (0.0, 0.0)
     if low < -1e-4 or high > 1 + 1e-4:
         raise ValueError(f"masks[{key!r}] must hold values in [0, 1], got [{low:.3g}, {high:.3g}]")

@@ -7,14 +7,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from course_lib import validate
+
 Tensor = torch.Tensor
 
 
-def _features(x) -> Tensor:
-    t = torch.as_tensor(x, dtype=torch.float64)
-    if t.dim() != 2 or len(t) < 2:
-        raise ValueError(f"features must be a 2-D array (N, D) with N >= 2, got shape {tuple(t.shape)}")
-    return t
+def _features(x, name: str = "features") -> Tensor:
+    return validate.features(x, name)  # (N, D) float64, N >= 2, finite: one NaN row would void every distance
 
 
 def _kth_neighbour_radius(feats: Tensor, k: int, chunk: int = 1024) -> Tensor:
@@ -49,11 +48,10 @@ def precision_recall(real, fake, k: int = 3) -> dict[str, float]:
     hold each fake (/ k); coverage = share of real balls holding at least one fake.
     Taught in 03_dcgan_faces, section 6, and 06_evaluation_fairness.
     """
-    real, fake = _features(real), _features(fake)
+    real, fake = _features(real, "real"), _features(fake, "fake")
     if real.shape[1] != fake.shape[1]:
         raise ValueError(f"real and fake features differ in width: {real.shape[1]} vs {fake.shape[1]}")
-    if not 1 <= k < min(len(real), len(fake)):
-        raise ValueError(f"k must be in [1, {min(len(real), len(fake)) - 1}], got {k}")
+    k = validate.integer(k, "k", 1, min(len(real), len(fake)) - 1)
     r_real, r_fake = _kth_neighbour_radius(real, k), _kth_neighbour_radius(fake, k)
     in_real = _covered(fake, real, r_real)  # for each fake: number of real balls containing it
     in_fake = _covered(real, fake, r_fake)
@@ -79,7 +77,7 @@ def fid(real, fake) -> float:
     cross term keeps every matrix square root on a PSD matrix, which ``eigh`` computes stably.
     Taught in 06_evaluation_fairness, section 2.
     """
-    real, fake = _features(real), _features(fake)
+    real, fake = _features(real, "real"), _features(fake, "fake")
     if real.shape[1] != fake.shape[1]:
         raise ValueError(f"real and fake features differ in width: {real.shape[1]} vs {fake.shape[1]}")
     mu_r, mu_f = real.mean(0), fake.mean(0)
@@ -96,7 +94,10 @@ def kid(real, fake, subsets: int = 20, subset_size: int = 500, generator: torch.
     Returns (mean, std) over random subsets; unlike FID it has no bias from the sample size, so two
     samples of the same distribution score ~0 on average. Taught in 06_evaluation_fairness, section 2.
     """
-    real, fake = _features(real), _features(fake)
+    real, fake = _features(real, "real"), _features(fake, "fake")
+    if real.shape[1] != fake.shape[1]:
+        raise ValueError(f"real and fake features differ in width: {real.shape[1]} vs {fake.shape[1]}")
+    subsets, subset_size = validate.integer(subsets, "subsets", 1), validate.integer(subset_size, "subset_size", 2)
     d = real.shape[1]
     m = min(subset_size, len(real), len(fake))
     kernel = lambda a, b: (a @ b.T / d + 1) ** 3  # noqa: E731
@@ -112,13 +113,21 @@ def kid(real, fake, subsets: int = 20, subset_size: int = 500, generator: torch.
 
 def tone_histogram(tones, bins: int = 10) -> np.ndarray:
     """Share of faces per Monk tone (1..10) from (fractional) tones: a length-10 distribution."""
-    t = np.clip(np.rint(np.asarray(tones, dtype=float)), 1, bins).astype(int)
+    bins = validate.integer(bins, "bins", 1)
+    try:
+        tones = np.asarray(tones, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"tones must be an array of Monk tones (numbers in 1..{bins}), got {type(tones).__name__}") from None
+    if tones.ndim != 1:
+        raise ValueError(f"tones must be a 1-D array (one tone per face), got shape {tones.shape}")
+    validate.finite(tones, "tones")
+    t = np.clip(np.rint(tones), 1, bins).astype(int)
     return np.bincount(t - 1, minlength=bins) / max(len(t), 1)
 
 
 def total_variation(p, q) -> float:
     """Total variation distance between two discrete distributions: half the L1 distance, in [0, 1]."""
-    p, q = np.asarray(p, dtype=float), np.asarray(q, dtype=float)
+    p, q = validate.distribution(p, "p"), validate.distribution(q, "q")
     if p.shape != q.shape:
         raise ValueError(f"distributions must have the same shape, got {p.shape} and {q.shape}")
     return float(0.5 * np.abs(p / p.sum() - q / q.sum()).sum())
@@ -183,9 +192,9 @@ def verdict(a: float, b: float, margin: float) -> str:
 
     Taught in 06_evaluation_fairness, section 2.
     """
-    if not np.isfinite(margin) or margin < 0:
-        raise ValueError(f"margin must be a finite number >= 0, got {margin}")
-    return "beyond noise" if abs(float(a) - float(b)) > margin else "within noise"
+    margin = validate.number(margin, "margin", low=0.0)
+    a, b = validate.number(a, "a"), validate.number(b, "b")  # NaN would always read "within noise"
+    return "beyond noise" if abs(a - b) > margin else "within noise"
 
 
 def coverage_by_group(real, fake, groups, k: int = 3) -> dict[str, dict[str, float]]:
@@ -195,12 +204,13 @@ def coverage_by_group(real, fake, groups, k: int = 3) -> dict[str, dict[str, flo
     some fake fall in its k-NN ball?), so they split by the real point's group; the manifolds themselves use
     all points. Taught in 06_evaluation_fairness, section 4.
     """
-    real, fake = _features(real), _features(fake)
+    real, fake = _features(real, "real"), _features(fake, "fake")
+    if real.shape[1] != fake.shape[1]:
+        raise ValueError(f"real and fake features differ in width: {real.shape[1]} vs {fake.shape[1]}")
     labels = np.asarray(groups)
     if labels.shape != (len(real),):
         raise ValueError(f"groups must hold one label per real point ({len(real)}), got shape {labels.shape}")
-    if not 1 <= k < min(len(real), len(fake)):
-        raise ValueError(f"k must be in [1, {min(len(real), len(fake)) - 1}], got {k}")
+    k = validate.integer(k, "k", 1, min(len(real), len(fake)) - 1)
     r_real, r_fake = _kth_neighbour_radius(real, k), _kth_neighbour_radius(fake, k)
     recalled = (_covered(real, fake, r_fake) > 0).numpy()  # real point inside some fake ball
     nearest_fake = _nearest_distance(real, fake)

@@ -16,6 +16,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
+from course_lib import validate
 from course_lib.colour import delta_e2000
 from course_lib.faces.identity import TONE_GROUPS
 
@@ -47,6 +48,7 @@ def _images01(x, name: str, n: int | None = None) -> np.ndarray:
         arr = arr.clip(0, 1)
     if n is not None and len(arr) != n:
         raise ValueError(f"{name} has {len(arr)} images, expected {n} (one per triplet)")
+    validate.finite(x if isinstance(x, torch.Tensor) else np.asarray(x, dtype=np.float32), name)  # clip() hides NaN
     return arr
 
 
@@ -58,6 +60,7 @@ def _mask(masks: Mapping, key: str, shape: tuple[int, int, int]) -> np.ndarray:
     m = m.reshape(m.shape[0], *m.shape[-2:]) if m.ndim == 4 else m
     if m.shape != shape:
         raise ValueError(f"masks[{key!r}] must have shape {shape}, got {m.shape}")
+    validate.finite(m, f"masks[{key!r}]")
     return m
 
 
@@ -106,6 +109,7 @@ def transfer_scores(output, triplets: Mapping) -> dict[str, np.ndarray]:
     scores = region_delta_e(output, triplets["target"], triplets["masks"])
     scores["ssim_outside"] = ssim_outside(output, triplets["target"], triplets["masks"])
     scores["tone"] = np.asarray(triplets["tone"], dtype=float)
+    validate.finite(scores["tone"], "triplets['tone']")
     scores["group"] = tone_group(scores["tone"])
     return scores
 

@@ -5,6 +5,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrizations
 
+from course_lib import validate
 from course_lib.models.common import _check_positive
 from course_lib.models.dcgan import _n_blocks
 
@@ -44,6 +45,7 @@ def _check_cond(cond: torch.Tensor, batch: int, cond_dim: int) -> torch.Tensor:
     if not isinstance(cond, torch.Tensor) or cond.shape != (batch, cond_dim):
         raise ValueError(f"cond must be a tensor of shape ({batch}, {cond_dim}) (one style vector per sample), "
                          f"got {tuple(cond.shape) if isinstance(cond, torch.Tensor) else type(cond).__name__}")
+    validate.finite(cond, "cond")  # NaN passes any range check and would turn every pixel NaN
     if cond.numel() and (cond.min() < 0 or cond.max() > 1):
         raise ValueError(f"cond holds style vectors with values in [0, 1] (makeup.VECTOR_FIELDS), got values in "
                          f"[{cond.min().item():.3g}, {cond.max().item():.3g}]; build them with MakeupStyle(...).to_vector()")

@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable, Sequence
 import torch
 from torch import nn
 
-from course_lib import checkpoints, device as dev, losses
+from course_lib import checkpoints, device as dev, losses, validate
 from course_lib.train import augment, distributed
 from course_lib.train.steps import d_step, g_step, get_loss
 
@@ -377,9 +377,13 @@ def generate(G: nn.Module, n: int | None = None, *, z: Tensor | None = None, con
     """
     G = distributed.unwrap(G)
     if z is None:
-        if n is None or n < 1:
+        if n is None:
             raise ValueError("generate needs n >= 1 or a noise tensor z")
-        z = torch.randn(n, G.z_dim, generator=generator)
+        z = torch.randn(validate.integer(n, "n", 1), G.z_dim, generator=generator)
+    elif not isinstance(z, Tensor) or z.dim() != 2 or z.shape[1] != G.z_dim:
+        raise ValueError(f"z must be a tensor (N, {G.z_dim}) of noise vectors, got "
+                         f"{tuple(z.shape) if isinstance(z, Tensor) else type(z).__name__}")
+    validate.finite(z, "z")
     cond_dim = getattr(G, "cond_dim", 0)
     if cond_dim:
         if cond is None:

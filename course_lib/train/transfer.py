@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_lib import checkpoints, data, losses
-from course_lib.train.loop import _check_finite
+from course_lib.train.loop import _check_finite, _check_weights
 from course_lib.models.transfer import MASK_REGIONS, PatchDiscriminator, ReferenceTransferGenerator, StyleEncoder, TryOnGenerator
 
 
@@ -88,6 +88,7 @@ def _loop(name: str, cfg: TransferConfig, nets: dict[str, nn.Module], step_fn: C
         torch.set_rng_state(state["rng"])
 
     def save(step: int) -> None:
+        _check_weights(step, str(path), **modules)  # a non-finite weight or buffer is never written
         state = {"config": cfg.as_dict(), "step": step, "history": history, "rng": torch.get_rng_state(),
                  "modules": {k: m.state_dict() for k, m in modules.items()},
                  "optims": {k: o.state_dict() for k, o in optims.items()}}
@@ -110,6 +111,8 @@ def _loop(name: str, cfg: TransferConfig, nets: dict[str, nn.Module], step_fn: C
             save(step + 1)
     if path is not None and cfg.steps > start:
         save(cfg.steps)
+    elif cfg.steps > start:
+        _check_weights(cfg.steps, "none (no run_dir)", **modules)
     for m in modules.values():
         m.eval()
     return history

@@ -134,7 +134,7 @@ def tryon_studio(nets=None) -> Studio:
         values = {k: w.value for k, w in c.items()}
         try:
             before, after, text = studio_render(values, state, nets)
-        except (ValueError, ImportError) as err:  # bad input or a missing extra: say so, keep the last picture
+        except (ValueError, TypeError, ImportError) as err:  # bad input or a missing extra: say so, keep the last picture
             status.value = f"cannot try on: {err}"
             return
         image.value = viz.to_png_bytes(viz.before_after(_display(before), _display(after), values["split"]))
