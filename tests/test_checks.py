@@ -33,6 +33,9 @@ def test_reference_losses_pass(capsys):
     (lambda r, f: -(torch.log(r).mean() + torch.log(1 - f).mean()), "not probabilities"),
     (lambda r, f: torch.tensor(losses.d_loss_minimax(r, f).item()), "not connected"),
     (lambda r, f: -(torch.log(torch.sigmoid(r) + 1e-8).mean() + torch.log(1 - torch.sigmoid(f) + 1e-8).mean()), "epsilon"),
+    (lambda r, f: sp(-r).mean() + sp(f.detach()).mean(), "no gradient reaches logits_fake: the term with logits_fake is detached"),
+    (lambda r, f: sp(-r.detach()).mean() + sp(f).mean(), "no gradient reaches logits_real"),
+    (lambda r, f: sp(-r).mean() + sp(f).mean() + 0 * (f - f.detach()).sum() + (sp(f) - sp(f).detach()).mean(), "wrong gradient with respect to logits_fake"),
 ])
 def test_d_loss_checker_rejects_plausible_mistakes(wrong, match):
     with pytest.raises(checks.CheckError, match=match):
@@ -58,6 +61,7 @@ def test_saturating_checker_rejects_plausible_mistakes(wrong, match):
     (lambda f: -torch.log(torch.sigmoid(f)).mean(), "underflows"),
     (lambda f: sp(-f).sum(), "sum"),
     (lambda f: sp(-f).mean().item(), "return a torch tensor"),
+    (lambda f: sp(-f.detach()).mean() + 0 * f.sum(), "no gradient reaches logits_fake"),
 ])
 def test_nonsaturating_checker_rejects_plausible_mistakes(wrong, match):
     with pytest.raises(checks.CheckError, match=match):
@@ -86,6 +90,14 @@ def gp_variant(norm_fn=lambda g: g.flatten(1).norm(dim=1), centre=1.0, eps_fn=la
     return gp
 
 
+def per_element_gp(D, x_real, x_fake, weight=10.0):
+    """One eps per element (torch.rand_like): on average close to the right value, but off the real-fake line."""
+    eps = torch.rand_like(x_real)
+    x_hat = (eps * x_real + (1 - eps) * x_fake).requires_grad_(True)
+    (g,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
+    return weight * (g.flatten(1).norm(dim=1) - 1).pow(2).mean()
+
+
 def test_gradient_penalty_checker():
     checks.check_gradient_penalty(losses.gradient_penalty)
     checks.check_gradient_penalty(gp_variant())
@@ -100,6 +112,7 @@ def test_gradient_penalty_checker():
         (gp_variant(eps_fn=lambda B: torch.full((B, 1), 0.5)), "fixed at 0.5"),
         (gp_variant(eps_fn=lambda B: torch.rand(1, 1).expand(B, 1)), "one eps per sample"),
         (gp_variant(eps_fn=lambda B: torch.randn(B, 1)), "uniform"),
+        (per_element_gp, "one eps per sample, shaped \\(B, 1, ..., 1\\).*not one per element"),
         (lambda D, x_real, x_fake: losses.gradient_penalty(D, x_real, x_fake), "`weight` argument"),
     ]:
         with pytest.raises(checks.CheckError, match=match):
@@ -218,14 +231,16 @@ def small_D():
     return nn.Sequential(nn.Linear(12, 16), nn.LeakyReLU(0.2), nn.Linear(16, 1), nn.Flatten(0))
 
 
-def g_step_variant(freeze=True, target=1.0, unfreeze=True, as_float=True, detach_fake=False):
+def g_step_variant(freeze=True, target=1.0, unfreeze=True, as_float=True, detach_fake=False, loss_fn=None, zero_grad=True):
     def step(G, D, opt_G, batch_size):
         if freeze:
             D.requires_grad_(False)
         x = G(torch.randn(batch_size, 100))
         logits = D(x.detach() if detach_fake else x)
-        loss = F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
-        opt_G.zero_grad()
+        loss = (loss_fn(logits) if loss_fn is not None else
+                F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target)))
+        if zero_grad:
+            opt_G.zero_grad()
         if loss.requires_grad:
             loss.backward()
         opt_G.step()
@@ -242,10 +257,15 @@ def test_fixed_g_step_checker(capsys):
 
 @pytest.mark.parametrize("wrong, match", [
     (g_step_variant(freeze=False), "received gradients"),  # the article's bug 4
-    (g_step_variant(target=0.0), "G should make D call its fakes real"),  # trains G towards "fake": bug 3's sign
+    (g_step_variant(target=0.0), r"targets are zeros: G wants D to call its fakes \*real\*"),  # bug 3: the sign
     (g_step_variant(unfreeze=False), "still frozen"),
     (g_step_variant(as_float=False), "as a float"),
-    (g_step_variant(detach_fake=True), "G should make D call its fakes real"),  # no gradient reaches G
+    (g_step_variant(detach_fake=True), "G should make D call its fakes real|differ from the reference"),  # no gradient reaches G
+    (g_step_variant(loss_fn=lambda l: ((l - 1) ** 2).mean()), "least-squares \\(LSGAN\\) loss"),  # also raises D(G(z))
+    (g_step_variant(loss_fn=lambda l: ((torch.sigmoid(l) - 1) ** 2).mean()), "least-squares loss on probabilities"),
+    (g_step_variant(loss_fn=lambda l: -sp(l).mean()), "saturating loss"),
+    (g_step_variant(loss_fn=lambda l: sp(-l).sum()), "summed over the batch"),
+    (g_step_variant(zero_grad=False), "call opt_G.zero_grad\\(\\) before backward"),
 ])
 def test_fixed_g_step_checker_rejects_mistakes(wrong, match):
     with pytest.raises(checks.CheckError, match=match):
@@ -326,7 +346,17 @@ def test_cycle_checker_accepts_the_reference_and_rejects_mistakes(capsys):
         a, b = G(y_A, x_B)
         return (b - x).abs().sum() + (a - y).abs().sum()
 
-    for fn, hint in [(only_source, "reference's"), (outputs_swapped, "made-up first"), (inputs_swapped, "G\\(y_A, x_B\\)"),
+    def first_pass_frozen(G, x, y):
+        with torch.no_grad():
+            x_B, y_A = G(x, y)
+        y_rec, x_rec = G(y_A, x_B)
+        return (x_rec - x).abs().mean() + (y_rec - y).abs().mean()
+
+    def detached(G, x, y):
+        return _cycle(G, x, y).detach()
+
+    for fn, hint in [(first_pass_frozen, "both passes of G must stay in the graph"), (detached, "no gradient"),
+                     (only_source, "reference's"), (outputs_swapped, "made-up first"), (inputs_swapped, "G\\(y_A, x_B\\)"),
                      (squared, "L1"), (summed, "mean"), (lambda G, x, y: torch.tensor(0.0), "expected")]:
         with pytest.raises(checks.CheckError, match=hint):
             checks.check_cycle_loss(fn)
@@ -468,3 +498,68 @@ def test_new_checkers_leave_the_global_random_stream_alone():
     checks.check_minibatch_std(mbstd_variant())
     checks.check_r1_penalty(r1_variant())
     torch.testing.assert_close(torch.rand(3), expected)
+
+
+def test_every_seeding_checker_leaves_the_global_random_stream_alone(capsys):
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    checks.check_dcgan_init(models.dcgan_init)
+    checks.check_fixed_g_step(g_step_variant(), small_G, small_D)
+    checks.check_film(film)
+    checks.check_projection_logits(lambda h, c, psi, embed: psi(h)[:, 0] + (embed(c) * h).sum(1))
+    checks.check_cycle_loss(_cycle)
+    torch.testing.assert_close(torch.rand(3), expected)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Every checker: the notebook's random streams are left alone; an error in the student's code is named
+# ---------------------------------------------------------------------------------------------------------
+def _all_references():
+    from test_checks_evaluation import fid_scipy, pr_reference
+
+    from course_lib import metrics
+
+    return {
+        "check_cycle_loss": (_cycle,), "check_d_loss_minimax": (losses.d_loss_minimax,), "check_d_step": (d_step_variant(),),
+        "check_dcgan_init": (models.dcgan_init,), "check_fid": (fid_scipy,), "check_film": (film,),
+        "check_fixed_g_step": (g_step_variant(), small_G, small_D), "check_g_loss_nonsaturating": (losses.g_loss_nonsaturating,),
+        "check_g_loss_saturating": (losses.g_loss_saturating,), "check_generator_block": (models.generator_block,),
+        "check_gradient_penalty": (losses.gradient_penalty,), "check_minibatch_std": (mbstd_variant(),),
+        "check_optimal_d": (metrics.optimal_discriminator,), "check_r1_penalty": (r1_variant(),),
+        "check_precision_recall": (pr_reference,),
+        "check_projection_logits": (lambda h, c, psi, embed: psi(h)[:, 0] + (embed(c) * h).sum(1),),
+        "check_region_histogram_loss": (_hist,),
+    }
+
+
+def test_every_checker_accepts_its_reference_and_leaves_every_random_stream_alone(capsys):
+    import random
+
+    import numpy as np
+
+    references = _all_references()
+    assert sorted(references) == sorted(n for n in checks.__all__ if n.startswith("check_"))  # none forgotten
+    for name, args in references.items():
+        torch.manual_seed(5), np.random.seed(5), random.seed(5)
+        expected = (torch.rand(3), np.random.rand(3), random.random())
+        torch.manual_seed(5), np.random.seed(5), random.seed(5)
+        getattr(checks, name)(*args)
+        got = (torch.rand(3), np.random.rand(3), random.random())
+        torch.testing.assert_close(got[0], expected[0], msg=f"{name} moved torch's random stream")
+        assert np.array_equal(got[1], expected[1]), f"{name} moved numpy's random stream"
+        assert got[2] == expected[2], f"{name} moved Python's random stream"
+    assert capsys.readouterr().out.count("✓") == len(references)
+
+
+def test_an_error_in_the_students_code_is_a_check_error_naming_the_line():
+    def broken_loss(logits_real, logits_fake):
+        # a KeyError in the student's own line
+        scale = {"real": 1.0}["fake"]
+        return scale * logits_real.mean()
+
+    with pytest.raises(checks.CheckError, match=r"g_loss_nonsaturating raised KeyError: 'fake' at line \d+ "
+                                                r"of your code \(`scale = \{\"real\": 1.0\}\[\"fake\"\]`\)"):
+        checks.check_g_loss_nonsaturating(lambda f: broken_loss(f, f))
+    with pytest.raises(checks.CheckError, match=r"cycle_loss: your function raised ValueError: too many values to unpack"):
+        checks.check_cycle_loss(lambda G, x, y: _cycle(lambda a, b: (a, b, a), x, y))

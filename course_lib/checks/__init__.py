@@ -3,9 +3,14 @@
 Each ``check_*`` tries several inputs (ordinary logits and extreme ones: +-50, -120), and when the answer is wrong
 it looks for the usual mistakes (wrong sign, sum instead of mean, halved, sigmoid applied twice, swapped
 arguments, NaN at extreme logits...) so the message says *what* to fix. A wrong answer raises
-``CheckError`` (an ``AssertionError``); a right one prints a one-line confirmation.
+``CheckError`` (an ``AssertionError``); a right one prints a one-line confirmation. No checker moves the
+notebook's random streams, and an error inside the student's function is reported as a CheckError naming the
+line, not as a traceback through the checker.
 """
-from course_lib.checks.common import CheckError
+import functools as _functools
+from typing import Any as _Any, Callable as _Callable
+
+from course_lib.checks.common import CheckError, guarded
 from course_lib.checks.conditional import check_film, check_projection_logits
 from course_lib.checks.evaluation import check_fid, check_precision_recall
 from course_lib.checks.convergence import check_minibatch_std, check_r1_penalty
@@ -15,6 +20,12 @@ from course_lib.checks.theory import (
     check_d_loss_minimax, check_d_step, check_g_loss_nonsaturating, check_g_loss_saturating, check_gradient_penalty,
     check_optimal_d,
 )
+
+# Every checker runs guarded: the global random states (torch, numpy, Python) are restored afterwards, and an
+# exception raised inside the student's code becomes a CheckError saying which line failed and why.
+for _name in [n for n in dir() if n.startswith("check_")]:
+    globals()[_name] = guarded(globals()[_name])
+del _name, _functools, _Any, _Callable
 
 __all__ = [
     "check_cycle_loss", "check_d_loss_minimax", "check_d_step", "check_dcgan_init", "check_fid", "check_film",

@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+import functools
+import random
+import traceback
+from typing import Any, Callable, Iterator
 
+import numpy as np
 import torch
 
 Tensor = torch.Tensor
@@ -11,6 +15,42 @@ Tensor = torch.Tensor
 
 class CheckError(AssertionError):
     """The student's answer differs from the reference; the message explains how."""
+
+
+def _your_line(tb) -> str:
+    """Where in the student's code an exception started: the last frame outside the library and installed packages."""
+    def library(filename: str) -> bool:
+        name = filename.replace("\\", "/")
+        return "/course_lib/" in name or "/site-packages/" in name or "/lib/python" in name
+
+    frames = [f for f in traceback.extract_tb(tb) if not library(f.filename)]
+    if not frames:
+        return ""
+    return f" at line {frames[-1].lineno} of your code (`{(frames[-1].line or '').strip()}`)"
+
+
+def guarded(check: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a checker: torch's, numpy's and Python's global random states are restored after it runs, and an
+    exception from the student's function becomes a ``CheckError`` naming its type, message and line."""
+
+    @functools.wraps(check)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        np_state, py_state = np.random.get_state(), random.getstate()
+        try:
+            with torch.random.fork_rng(devices=[]):
+                return check(*args, **kwargs)
+        except CheckError:
+            raise
+        except Exception as err:  # noqa: BLE001 (any error of the student's code is reported, not re-raised raw)
+            first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+            raise CheckError(f"{check.__name__.removeprefix('check_')}: your function raised {type(err).__name__}"
+                             f"{': ' + first if first else ''}{_your_line(err.__traceback__)}. Fix that first; "
+                             f"the check runs your function on small inputs described in its docstring.") from None
+        finally:
+            np.random.set_state(np_state)
+            random.setstate(py_state)
+
+    return wrapper
 
 
 def _fail(message: str) -> None:

@@ -10,7 +10,7 @@ from course_lib.checks.common import CheckError, _passed
 
 
 def _parts(channels: int = 4, cond_dim: int = 3, seed: int = 0):
-    torch.manual_seed(seed)
+    torch.manual_seed(seed)  # checkers run guarded (checks.guarded): the notebook's stream is restored
     bn = nn.BatchNorm2d(channels, affine=False)
     gamma, beta = nn.Linear(cond_dim, channels), nn.Linear(cond_dim, channels)
     x, cond = torch.randn(5, channels, 6, 6) * 3 + 1, torch.rand(5, cond_dim)

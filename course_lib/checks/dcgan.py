@@ -1,6 +1,7 @@
 """Checkers for 03_dcgan_faces: the generator block, DCGAN weight init, and the fixed generator step."""
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import torch
@@ -43,7 +44,7 @@ def check_generator_block(fn: Callable[[int, int], nn.Module]) -> None:
 
 def check_dcgan_init(fn: Callable[[nn.Module], None]) -> None:
     """Exercise 3.2: conv weights ~ N(0, 0.02), batch-norm scales ~ N(1, 0.02), biases 0."""
-    torch.manual_seed(0)
+    torch.manual_seed(0)  # checkers run guarded (checks.guarded): the notebook's stream is restored
     # both layers have a fan-in of 256 (for ConvTranspose2d torch computes it from out_channels), so PyTorch's
     # default init gives them a std of 0.036, well outside the accepted band: an untouched layer cannot pass
     net = nn.Sequential(nn.Conv2d(16, 64, 4), nn.BatchNorm2d(64), nn.ConvTranspose2d(64, 16, 4, bias=False), nn.BatchNorm2d(16))
@@ -77,6 +78,27 @@ def _reference_g_step(G: nn.Module, D: nn.Module, opt_G: torch.optim.Optimizer, 
     return loss.item()
 
 
+def _wrong_first_losses(make_G: Callable, make_D: Callable) -> dict[str, float]:
+    """The first batch's loss under the usual wrong choices, to name the mistake."""
+    torch.manual_seed(0)
+    G, D = make_G(), make_D()
+    z = torch.randn(32, 100, generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        logits = D(G(z))
+    sp = nn.functional.softplus
+    return {
+        "that is the least-squares (LSGAN) loss; this exercise asks for the non-saturating -log D(G(z))":
+            float(((logits - 1) ** 2).mean()),
+        "that is the least-squares loss on probabilities; use -log D(G(z)) (BCE with logits against ones)":
+            float(((torch.sigmoid(logits) - 1) ** 2).mean()),
+        "that is the saturating loss log(1 - D(G(z))); G should minimise -log D(G(z))": float(-sp(logits).mean()),
+        "the targets are zeros: G wants D to call its fakes *real* (ones)": float(sp(logits).mean()),
+        "the sigmoid is applied twice: D returns logits, which binary_cross_entropy_with_logits expects as they are":
+            float(sp(-torch.sigmoid(logits)).mean()),
+        "the loss is summed over the batch; average it (the default reduction)": float(sp(-logits).sum()),
+    }
+
+
 def _train_g(step: Callable, make_G: Callable, make_D: Callable, probe: torch.Tensor, steps: int = 30):
     """Run ``steps`` generator updates against a fixed, freshly made D; report D(G(probe)) before and after."""
     torch.manual_seed(0)
@@ -96,13 +118,59 @@ def _train_g(step: Callable, make_G: Callable, make_D: Callable, probe: torch.Te
     return start, end, values, leaked, moved, D
 
 
+class _FixedNoise(nn.Module):
+    """G with its noise fixed: ``forward(z)`` uses only z's batch size, so a step's result does not depend on
+    how (or from which stream) the step draws its noise, and can be compared with the reference exactly."""
+
+    def __init__(self, G: nn.Module, z: torch.Tensor):
+        super().__init__()
+        self.G = G
+        self.register_buffer("z", z)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.G(self.z[: z.shape[0]])
+
+
+def _exact_steps(step: Callable, make_G: Callable, make_D: Callable, steps: int = 3):
+    """``steps`` updates of G (SGD) with fixed noise; return the losses and G's weights after each update."""
+    torch.manual_seed(0)
+    G, D = make_G(), make_D()
+    G = _FixedNoise(G, torch.randn(32, 100, generator=torch.Generator().manual_seed(5)))
+    opt_G = torch.optim.SGD(G.parameters(), lr=0.05)
+    values, weights = [], []
+    for _ in range(steps):
+        values.append(step(G, D, opt_G, 32))
+        weights.append([p.detach().clone() for p in G.parameters()])
+    return values, weights
+
+
 def check_fixed_g_step(step: Callable, make_G: Callable[[], nn.Module], make_D: Callable[[], nn.Module]) -> None:
     """Exercise 3.5: one non-saturating generator update through a frozen D.
 
-    Trains ``step`` for 30 updates against a fixed random D, beside the reference step: D(G(z)) must rise
-    at least half as much as with the reference, D must receive no gradients and keep its weights, and
-    D must be trainable again afterwards.
+    First three updates with G's noise fixed, compared with the reference exactly: the loss value (the
+    non-saturating loss, not LSGAN or the saturating one) and G's weights after each update (which a missing
+    ``zero_grad`` changes from the second update on). Then 30 updates against a fixed random D, beside the
+    reference step: D(G(z)) must rise at least half as much, D must receive no gradients and keep its weights,
+    and D must be trainable again afterwards.
     """
+    values, weights = _exact_steps(step, make_G, make_D)
+    ref_values, ref_weights = _exact_steps(_reference_g_step, make_G, make_D)
+    if not all(isinstance(v, float) for v in values):
+        _fail(f"return the loss as a float (loss.item()), got {type(values[0]).__name__}")
+    if not math.isclose(values[0], ref_values[0], rel_tol=1e-4, abs_tol=1e-6):
+        wrong = _wrong_first_losses(make_G, make_D)
+        for message, value in wrong.items():
+            if math.isclose(values[0], value, rel_tol=1e-4, abs_tol=1e-6):
+                _fail(f"the first update's loss is {values[0]:.4f}, the reference's {ref_values[0]:.4f}: {message}")
+        _fail(f"the first update's loss is {values[0]:.4f}, the non-saturating loss -log D(G(z)) on that batch is "
+              f"{ref_values[0]:.4f}: use binary_cross_entropy_with_logits(D(G(z)), ones), averaged over the batch")
+    close = [all(torch.allclose(a, b, rtol=1e-4, atol=1e-6) for a, b in zip(mine, ref)) for mine, ref in zip(weights, ref_weights)]
+    if close[0] and not all(close):
+        _fail("the first update matches the reference but later ones do not: call opt_G.zero_grad() before "
+              "backward(), or each step adds the previous steps' gradients to its own")
+    if not close[0]:
+        _fail("after one update G's weights differ from the reference's: one step is zero_grad, the loss on "
+              "D(G(z)) with ones as targets, backward, opt_G.step()")
     probe = torch.randn(64, 100, generator=torch.Generator().manual_seed(1))
     start, end, values, leaked, moved, D = _train_g(step, make_G, make_D, probe)
     _, ref_end, *_ = _train_g(_reference_g_step, make_G, make_D, probe)

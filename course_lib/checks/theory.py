@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_lib import losses, metrics, models, train
-from course_lib.checks.common import CheckError, _close, _passed
+from course_lib.checks.common import CheckError, _close, _passed, _your_line
 
 Tensor = torch.Tensor
 sp = F.softplus
@@ -40,6 +40,23 @@ _SIGMOID_TWICE = ("it matches the reference evaluated on sigmoid(logits): the si
 _SUM = "it matches the *sum* over the batch: average with .mean() so the loss does not grow with the batch size."
 
 
+def _check_logit_gradients(name: str, out: Tensor, inputs: list[Tensor], reference: Callable[..., Tensor],
+                            args: tuple[Tensor, ...], label: str) -> None:
+    """The value is right; the gradient must be too (a detached term has the right value and no gradient)."""
+    grads = torch.autograd.grad(out.reshape(()), inputs, allow_unused=True)
+    ref_inputs = [t.double().requires_grad_(True) for t in args]
+    ref_grads = torch.autograd.grad(reference(*ref_inputs), ref_inputs)
+    which = ["logits_real", "logits_fake"] if len(inputs) == 2 else ["logits_fake"]
+    for arg, got, want in zip(which, grads, ref_grads):
+        if got is None or not got.abs().sum() > 0:
+            raise CheckError(f"{name} has the right value for {label} but no gradient reaches {arg}: the term with "
+                             f"{arg} is detached (.detach(), .item(), torch.no_grad() or a numpy detour), so training "
+                             f"would ignore it.")
+        if not _close(got, want, rtol=1e-3, atol=1e-6):
+            raise CheckError(f"{name} has the right value for {label} but the wrong gradient with respect to {arg}; "
+                             f"build the loss from {arg} with torch operations only.")
+
+
 def _check_logit_loss(name: str, fn: Callable[..., Tensor], reference: Callable[..., Tensor],
                       mistakes: dict[str, Callable[..., Tensor]], arity: int) -> None:
     cases = _logit_cases(arity)
@@ -49,7 +66,7 @@ def _check_logit_loss(name: str, fn: Callable[..., Tensor], reference: Callable[
         try:
             out = fn(*inputs)
         except Exception as err:
-            raise CheckError(f"{name} raised {type(err).__name__}: {err} (input: {label}). Remember the inputs are "
+            raise CheckError(f"{name} raised {type(err).__name__}: {err}{_your_line(err.__traceback__)} (input: {label}). Remember the inputs are "
                              "logits, any real number, not probabilities.") from err
         if not isinstance(out, torch.Tensor):
             raise CheckError(f"{name} returned a {type(out).__name__}; return a torch tensor built with torch "
@@ -63,6 +80,7 @@ def _check_logit_loss(name: str, fn: Callable[..., Tensor], reference: Callable[
         expected = reference(*(t.double() for t in args))
         got = out.detach().double().reshape(())
         if _close(got, expected):
+            _check_logit_gradients(name, out, inputs, reference, args, label)
             continue
         if not torch.isfinite(got):
             fix = "use F.softplus (-log sigmoid(x) = softplus(-x)) or F.binary_cross_entropy_with_logits"
@@ -171,6 +189,13 @@ class _HalfSquaredNorm(nn.Module):
         return 0.5 * x.pow(2).sum(dim=1)
 
 
+class _Spread(nn.Module):
+    """D(x) = ||x - mean_i(x_i)||^2 / 2 over a sample's coordinates: zero gradient wherever all coordinates are equal."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return 0.5 * (x - x.mean(dim=1, keepdim=True)).pow(2).sum(dim=1)
+
+
 def check_gradient_penalty(fn: Callable[..., Tensor]) -> None:
     """Check ``fn(D, x_real, x_fake, weight=10.0)`` against WGAN-GP's penalty. Taught in 02_training_dynamics, section 3."""
     name = "gradient_penalty"
@@ -219,6 +244,12 @@ def check_gradient_penalty(fn: Callable[..., Tensor]) -> None:
         #    points of norm 3 along one direction give ||x_hat|| = 3 - 2 eps, so E[(||x_hat|| - 1)^2] = 4 E[(1 - eps)^2] = 4/3.
         u = F.normalize(torch.randn(4096, 2), dim=1)
         values = [float(torch.as_tensor(fn(_HalfSquaredNorm(), u, 3 * u, weight=1.0)).detach()) for _ in range(3)]
+        # 4) One eps per sample keeps x_hat on the segment from x_real to x_fake. Samples whose coordinates are all
+        #    equal (a * 1 and b * 1) give interpolates with equal coordinates, where D(x) = ||x - mean(x)||^2 / 2 has
+        #    zero gradient: the penalty is exactly weight * (0 - 1)^2. An eps per *element* leaves the segment.
+        ones = torch.ones(64, 8)
+        spread = float(torch.as_tensor(fn(_Spread(), -2 * ones * torch.rand(64, 1), 3 * ones * torch.rand(64, 1) + 1,
+                                          weight=1.0)).detach())
     where = {
         0.0: "it is 0: you took the gradient at x_real only; use interpolates eps * x_real + (1 - eps) * x_fake.",
         4.0: "it is 4: you took the gradient at x_fake only; use interpolates eps * x_real + (1 - eps) * x_fake.",
@@ -235,6 +266,10 @@ def check_gradient_penalty(fn: Callable[..., Tensor]) -> None:
                     "between calls" if spread > 0.2 else "check how you build the interpolates")
             raise CheckError(f"{name} with D(x) = ||x||^2/2 gave {', '.join(f'{v:.3f}' for v in values)} on three calls; "
                              f"the expected value is 4/3 = 1.333: {hint}.")
+    if not math.isclose(spread, 1.0, rel_tol=1e-4):
+        raise CheckError(f"{name}: the interpolates leave the line from x_real to x_fake (a test built for it gives "
+                         f"{spread:.4f}, not 1). Draw one eps per sample, shaped (B, 1, ..., 1) so it broadcasts over "
+                         f"the sample's features, not one per element (torch.rand_like(x_real)).")
     _passed(name, "linear D with known gradient, gradient reaches D, random per-sample interpolates")
 
 

@@ -11,10 +11,15 @@ from course_lib.checks.common import CheckError, _close, _passed
 
 class _ToyTransfer(torch.nn.Module):
     """A stand-in G(source, reference) -> (made-up source, bare reference) that is not symmetric in its inputs,
-    so swapped arguments give a different number."""
+    so swapped arguments give a different number, with weights, so the loss's gradient can be checked too."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.tensor([0.8, 0.3, 0.9, -0.2]))
 
     def forward(self, source: torch.Tensor, reference: torch.Tensor):
-        return torch.tanh(0.8 * source + 0.3 * reference.mean((2, 3), keepdim=True)), torch.tanh(0.9 * reference - 0.2 * source)
+        a, b, c, d = self.w
+        return torch.tanh(a * source + b * reference.mean((2, 3), keepdim=True)), torch.tanh(c * reference + d * source)
 
 
 def _cycle_reference(G, x, y) -> torch.Tensor:
@@ -33,7 +38,15 @@ def check_cycle_loss(fn: Callable) -> None:
     if not isinstance(got, torch.Tensor) or got.dim() != 0:
         raise CheckError(f"return the loss as a scalar tensor, got {getattr(got, 'shape', type(got).__name__)}")
     if _close(got, expected):
-        _passed("cycle loss", "both faces come back after two passes of G")
+        if not got.requires_grad:
+            raise CheckError("cycle loss: the value is right but it has no gradient: no torch.no_grad() or .detach() "
+                             "anywhere; G learns through both passes")
+        grad_expected = torch.autograd.grad(expected, G.w)[0]
+        grad_got = torch.autograd.grad(got, G.w, allow_unused=True)[0]
+        if grad_got is None or not _close(grad_got, grad_expected, atol=1e-6):
+            raise CheckError("cycle loss: the value is right but the gradient is not: both passes of G must stay in the "
+                             "graph (a first pass under torch.no_grad() or detached hides half of what G must learn)")
+        _passed("cycle loss", "both faces come back after two passes of G, and G's gradient flows through both")
         return
     x_B, y_A = G(x, y)
     a, b = G(y_A, x_B)
