@@ -116,3 +116,20 @@ def test_unclosed_marker_fails_the_command_with_names(tmp_path, capsys):
 
 def test_the_repository_notebooks_are_in_sync():
     assert ms.run(config.SOLUTIONS_DIR, config.NOTEBOOKS_DIR, check=True) == []
+
+
+def test_the_glossary_gives_every_core_term_in_both_languages():
+    """Notebook 00's glossary: at least 35 English / Chinese terms, each with a meaning, the core ones included."""
+    cells = json.loads((config.SOLUTIONS_DIR / "00_welcome.ipynb").read_text())["cells"]
+    text = next("".join(c["source"]) for c in cells if "Glossary" in "".join(c["source"]))
+    rows = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in text.splitlines()
+            if line.startswith("| ") and not line.startswith("| English")]
+    assert len(rows) >= 35, len(rows)
+    for english, chinese, meaning in (row[:3] for row in rows):
+        assert english and meaning and any("\u4e00" <= ch <= "\u9fff" for ch in chinese), (english, chinese)
+    terms = " ".join(row[0] for row in rows)
+    for core in ("value function", "optimal discriminator", "cross-entropy", "vanishing gradient", "gradient penalty",
+                 "spectral normalisation", "transposed convolution", "batch normalisation", "cycle-consistency loss",
+                 "histogram matching", "precision / recall"):
+        assert core in terms, core
+    assert "生成对抗网络在虚拟试妆中的创新应用" in text  # the seed article, cited by title where the course corrects it
