@@ -133,3 +133,23 @@ def test_the_glossary_gives_every_core_term_in_both_languages():
                  "histogram matching", "precision / recall"):
         assert core in terms, core
     assert "生成对抗网络在虚拟试妆中的创新应用" in text  # the seed article, cited by title where the course corrects it
+
+
+def test_every_exercise_has_hints_and_no_hint_gives_a_solution_line():
+    """Collapsed hints after every exercise; none of them contains a line of the solution code."""
+    import re
+
+    for path in sorted(config.SOLUTIONS_DIR.glob("*.ipynb")):
+        cells = json.loads(path.read_text())["cells"]
+        text = lambda c: "".join(c["source"])  # noqa: E731
+        solution_lines = {line.split("#")[0].strip() for c in cells if c["cell_type"] == "code" and "### BEGIN SOLUTION" in text(c)
+                          for line in text(c).split("### BEGIN SOLUTION", 1)[1].split("### END SOLUTION")[0].splitlines()}
+        solution_lines = {line for line in solution_lines if len(line) > 12}
+        for c in cells:
+            if c["cell_type"] != "markdown":
+                continue
+            if re.search(r"### Exercise \d\.\d", text(c)) and "a published generator loss" not in text(c):
+                assert "<details><summary>Hint" in text(c), (path.name, text(c)[:80])
+            for hint in re.findall(r"<details>(.*?)</details>", text(c), flags=re.S):
+                leaked = [line for line in solution_lines if line in hint]
+                assert not leaked, (path.name, leaked)
