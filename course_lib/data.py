@@ -120,6 +120,7 @@ def grid_of_25(spacing: float = 2.0, sigma: float = 0.05, side: int = 5) -> Gaus
 
     Taught in 02_training_dynamics, section 1.
     """
+    side = validate.integer(side, "side", 1)
     coords = (torch.arange(side, dtype=torch.float32) - (side - 1) / 2) * spacing
     gx, gy = torch.meshgrid(coords, coords, indexing="xy")
     centres = torch.stack([gx.flatten(), gy.flatten()], dim=1)  # (side*side, 2)

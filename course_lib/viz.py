@@ -67,8 +67,7 @@ def make_grid(images: torch.Tensor | np.ndarray, nrow: int = 8, padding: int = 2
 
     ``images``: a tensor ``(B, 3, H, W)`` in [-1, 1] or a numpy batch ``(B, H, W, 3)`` in [0, 1].
     """
-    if nrow < 1:
-        raise ValueError(f"nrow must be >= 1, got {nrow}")
+    nrow, padding = validate.integer(nrow, "nrow", 1), validate.integer(padding, "padding", 0)
     batch = to_numpy_image(images) if isinstance(images, torch.Tensor) else np.asarray(images, dtype=np.float32)
     if batch.ndim == 3:
         batch = batch[None]

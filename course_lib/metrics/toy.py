@@ -7,6 +7,7 @@ from typing import Callable
 
 import torch
 
+from course_lib import validate
 from course_lib.data import GaussianMixture
 
 Tensor = torch.Tensor
@@ -82,6 +83,7 @@ def _nearest_mode(samples: Tensor, centres: Tensor, sigma: float, n_sigma: float
         raise ValueError(f"samples must be a tensor of shape (N, dim), got {getattr(samples, 'shape', type(samples).__name__)}")
     if samples.shape[1] != centres.shape[1]:
         raise ValueError(f"samples have dim {samples.shape[1]} but the mode centres have dim {centres.shape[1]}")
+    validate.finite(samples, "samples")  # a NaN sample is near no mode: it would pass as a silent miss
     dist = torch.cdist(samples.detach().float().cpu(), centres.float())  # (N, K)
     nearest_dist, nearest = dist.min(dim=1)
     return nearest, nearest_dist <= n_sigma * sigma  # (N,), (N,) bool

@@ -407,6 +407,10 @@ def slerp(z0: Tensor, z1: Tensor, t: float) -> Tensor:
     slerp = sin((1 - t) w) / sin(w) z0 + sin(t w) / sin(w) z1, with w the angle between z0 and z1.
     Taught in 03_dcgan_faces, section 8.
     """
+    validate.finite(z0, "z0"), validate.finite(z1, "z1")
+    t = validate.number(t, "t")
+    if z0.shape != z1.shape or z0.dim() != 1 or not (z0.norm() > 0 and z1.norm() > 0):
+        raise ValueError(f"z0 and z1 must be non-zero vectors of the same length, got shapes {tuple(z0.shape)} and {tuple(z1.shape)}")
     cos = torch.dot(z0 / z0.norm(), z1 / z1.norm()).clamp(-1, 1)
     omega = torch.arccos(cos)
     if omega.abs() < 1e-6:  # (almost) the same direction: lerp is exact enough
