@@ -112,7 +112,7 @@ def test_aux_loss_is_added_to_each_step_and_reported():
 def test_d_step_adds_the_r1_penalty_on_the_real_batch():
     G, D, opt_G, opt_D = tiny()
     x_real, z = torch.randn(8, 2), torch.randn(8, 2)
-    expected = float(losses.r1_penalty(D, x_real, gamma=4.0))  # before the update
+    expected = float(losses.r1_penalty(D, x_real, gamma=4.0).detach())  # before the update
     stats = train.d_step(G, D, opt_D, x_real, z, r1_gamma=4.0)
     assert stats["r1"] == pytest.approx(expected, rel=1e-5) and stats["r1"] > 0
     assert not x_real.requires_grad

@@ -171,7 +171,7 @@ def check_r1_penalty(fn: Callable[[nn.Module, torch.Tensor, float], torch.Tensor
                 for mistake, value in _r1_variants(D, x, gamma).items():
                     if math.isclose(float(got.detach()), value, rel_tol=1e-4, abs_tol=1e-7):
                         _fail(f"your penalty is {mistake}")
-                _fail(f"with gamma = {gamma} the penalty should be {float(want):.6f}, you give {float(got.detach()):.6f}: "
+                _fail(f"with gamma = {gamma} the penalty should be {float(torch.as_tensor(want).detach()):.6f}, you give {float(got.detach()):.6f}: "
                       "(gamma / 2) times the batch mean of each sample's squared gradient norm ||d D(x_i) / d x_i||^2")
             if not got.requires_grad:
                 _fail("the penalty does not reach D's weights: torch.autograd.grad needs create_graph=True, so that "
