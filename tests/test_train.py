@@ -1,3 +1,4 @@
+import copy
 import math
 
 import pytest
@@ -126,3 +127,26 @@ def test_d_step_adds_the_r1_penalty_on_the_real_batch():
         train.d_step(G, D, opt_D, x_real, z, r1_gamma=2.0, r1_fn=lambda D_, x, gamma: 1.0)
     with pytest.raises(ValueError, match="r1_gamma must be >= 0"):
         train.d_step(G, D, opt_D, x_real, z, r1_gamma=-1.0)
+
+
+def test_d_step_uses_a_gradient_penalty_of_ones_own_with_the_same_result():
+    torch.manual_seed(0)
+    G, D = models.mlp_generator(2, 2, hidden=8, depth=1), models.mlp_discriminator(2, hidden=8, depth=1)
+    x_real, z = torch.randn(16, 2), torch.randn(16, 2)
+    calls = []
+
+    def own(D_, x_r, x_f, weight):  # the exercise's answer: one eps per sample from the global stream
+        calls.append(weight)
+        return losses.gradient_penalty(D_, x_r, x_f, weight)
+
+    results = []
+    for gp_fn in (None, own):
+        D_copy = copy.deepcopy(D)
+        torch.manual_seed(1)
+        results.append(train.d_step(G, D_copy, torch.optim.SGD(D_copy.parameters(), lr=0.1), x_real, z, loss="wgan-gp", gp_fn=gp_fn))
+    assert calls == [10.0] and results[0]["gp"] == pytest.approx(results[1]["gp"]) and results[0]["gp"] > 0
+    with pytest.raises(TypeError, match="gp_fn must return the penalty as a 0-dim tensor"):
+        train.d_step(G, D, torch.optim.SGD(D.parameters(), lr=0.1), x_real, z, loss="wgan-gp",
+                     gp_fn=lambda *a: torch.zeros(3))
+    assert train.d_step(G, D, torch.optim.SGD(D.parameters(), lr=0.1), x_real, z, gp_fn=own)["gp"] == 0.0  # no penalty, not called
+    assert calls == [10.0]

@@ -100,6 +100,14 @@ def _update(loss: Tensor, module: nn.Module, opt: torch.optim.Optimizer, scaler:
 # --------------------------------------------------------------------------------------------------
 # The two steps
 # --------------------------------------------------------------------------------------------------
+def _penalty(value: Any, name: str) -> Tensor:
+    """A penalty from a caller's function must be a 0-dim tensor (connected to D's weights)."""
+    if not isinstance(value, torch.Tensor) or value.dim() != 0:
+        raise TypeError(f"{name} must return the penalty as a 0-dim tensor (connected to D's weights), got "
+                        f"{type(value).__name__}{'' if not isinstance(value, torch.Tensor) else ' of shape ' + str(tuple(value.shape))}")
+    return value
+
+
 def d_step(
     G: nn.Module,
     D: nn.Module,
@@ -115,6 +123,7 @@ def d_step(
     aux_loss: Callable[[], Tensor] | None = None,
     r1_gamma: float = 0.0,
     r1_fn: Callable[[nn.Module, Tensor, float], Tensor] | None = None,
+    gp_fn: Callable[[nn.Module, Tensor, Tensor, float], Tensor] | None = None,
 ) -> dict[str, float]:
     """Update D once on a real batch and a fake batch G(z); return floats describing the step.
 
@@ -127,7 +136,8 @@ def d_step(
     Wasserstein/hinge critics) and ``d_grad_norm``. ``aux_loss``, called after D's forward passes, adds a
     term to D's loss (``fit`` uses it for a conditional D's style regression), reported as ``aux`` when given.
     ``r1_gamma`` > 0 adds the R1 penalty on the real batch (``losses.r1_penalty``), reusing D's forward pass
-    on it; reported as ``r1``. ``r1_fn(D, x_real, gamma)`` computes it instead (yours, in 03_dcgan_faces).
+    on it; reported as ``r1``. ``r1_fn(D, x_real, gamma)`` computes it instead (yours, in 03_dcgan_faces), and
+    ``gp_fn(D, x_real, x_fake, weight)`` the gradient penalty (yours, in 02_training_dynamics).
     Taught in 02_training_dynamics, section 3.
     """
     pair = get_loss(loss)
@@ -144,16 +154,18 @@ def d_step(
         logits_real, logits_fake = D(x_real), D(x_fake)
         # Losses in fp32: under bf16/fp16 autocast, softplus of a low-precision logit loses digits.
         d_loss = pair.d(logits_real.float(), logits_fake.float())
-        gp = losses.gradient_penalty(D, x_real, x_fake, weight, generator) if weight > 0 else torch.zeros(())
+        if weight == 0:
+            gp = torch.zeros(())
+        elif gp_fn is None:
+            gp = losses.gradient_penalty(D, x_real, x_fake, weight, generator)
+        else:
+            gp = _penalty(gp_fn(D, x_real, x_fake, weight), "gp_fn")
         if r1_gamma == 0:
             r1 = torch.zeros(())
         elif r1_fn is None:
             r1 = losses.r1_penalty(D, x_real, r1_gamma, logits_real=logits_real)
         else:
-            r1 = r1_fn(D, x_real, r1_gamma)
-            if not isinstance(r1, torch.Tensor) or r1.dim() != 0:
-                raise TypeError(f"r1_fn must return the penalty as a 0-dim tensor (connected to D's weights), got "
-                                f"{type(r1).__name__}{'' if not isinstance(r1, torch.Tensor) else ' of shape ' + str(tuple(r1.shape))}")
+            r1 = _penalty(r1_fn(D, x_real, r1_gamma), "r1_fn")
         aux = aux_loss() if aux_loss is not None else torch.zeros(())
     norm = _update(d_loss + gp + r1 + aux, D, opt_D, scaler)
     stats = {
