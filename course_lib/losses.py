@@ -307,7 +307,8 @@ HISTOGRAM_REGIONS = {"lips": 1.0, "eyeshadow": 1.0, "cheeks": 0.1}
 
 
 def region_histogram_loss(output: Tensor, reference: Tensor, output_masks: dict, reference_masks: dict,
-                          weights: dict[str, float] | None = None, threshold: float = 0.5) -> Tensor:
+                          weights: dict[str, float] | None = None, threshold: float = 0.5,
+                          per_image: Callable[[Tensor, Tensor, Tensor, Tensor], Tensor] | None = None) -> Tensor:
     """BeautyGAN's makeup loss: per region, L1 between the output and its histogram-matched version.
 
         L_hist = sum_r  w_r  E_b | M_r^b (x_out^b - HM(x_out^b[M_r], y_ref^b[M'_r])) |_1
@@ -316,7 +317,9 @@ def region_histogram_loss(output: Tensor, reference: Tensor, output_masks: dict,
     region; the target is detached, so the gradient pulls the output's colours towards the reference's
     while each pixel keeps its rank (its shading). ``output_masks`` / ``reference_masks``: region ->
     (B, 1, H, W) masks (used for the loss at training time only). Images where a region has fewer than
-    4 pixels are skipped. Python loops run over the batch and regions, never over pixels.
+    4 pixels are skipped. Python loops run over the batch and regions, never over pixels. ``per_image(out, ref,
+    m_out, m_ref)`` (one image (C, H, W), boolean masks (H, W); 05_makeup_transfer's exercise) replaces the
+    per-image term, the mean absolute difference to the matched pixels.
     """
     output, reference = _check_same(output, reference, ("output", "reference"))
     weights = HISTOGRAM_REGIONS if weights is None else weights
@@ -330,6 +333,10 @@ def region_histogram_loss(output: Tensor, reference: Tensor, output_masks: dict,
         flat_out, flat_ref = output.reshape(b, c, -1), reference.reshape(b, c, -1)
         for i in range(b):
             if m_out[i].sum() < 4 or m_ref[i].sum() < 4:
+                continue
+            if per_image is not None:
+                term = per_image(output[i], reference[i], m_out[i].reshape(output.shape[-2:]), m_ref[i].reshape(output.shape[-2:]))
+                total = total + w * term / b
                 continue
             pixels = flat_out[i][:, m_out[i]]  # (C, N)
             target = histogram_match(pixels.detach(), flat_ref[i][:, m_ref[i]].detach())

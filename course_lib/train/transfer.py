@@ -166,8 +166,13 @@ def train_style_encoder(cfg: TransferConfig, G: TryOnGenerator, run_dir=None, ca
     return E, history
 
 
-def train_reference(cfg: TransferConfig, run_dir=None, callback=None) -> tuple[ReferenceTransferGenerator, dict]:
-    """Train the BeautyGAN-style generator *unpaired*: the target of each triplet is never used."""
+def train_reference(cfg: TransferConfig, run_dir=None, callback=None, cycle_fn: Callable | None = None,
+                    hist_fn: Callable | None = None) -> tuple[ReferenceTransferGenerator, dict]:
+    """Train the BeautyGAN-style generator *unpaired*: the target of each triplet is never used.
+
+    ``cycle_fn(G, x, y)`` and ``hist_fn(out, ref, m_out, m_ref)`` (one image) replace the library's cycle and
+    region histogram losses: 05_makeup_transfer trains its demo with the ones you write.
+    """
     torch.manual_seed(cfg.seed)
     G = ReferenceTransferGenerator(width=cfg.width, size=cfg.size)
     D_A, D_B = PatchDiscriminator(3), PatchDiscriminator(3)  # A: bare faces, B: made-up faces
@@ -179,10 +184,13 @@ def train_reference(cfg: TransferConfig, run_dir=None, callback=None) -> tuple[R
         d_loss = (losses.d_loss_lsgan(D_B(y), D_B(x_B.detach())) + losses.d_loss_lsgan(D_A(x), D_A(y_A.detach())))
         opt_D.zero_grad(set_to_none=True), d_loss.backward(), opt_D.step()
         adv = losses.g_loss_lsgan(D_B(x_B)) + losses.g_loss_lsgan(D_A(y_A))
-        y_rec, x_rec = G(y_A, x_B)  # put x_B's makeup back on y_A, take it off x_B
-        cyc = losses.cycle_loss(x_rec, x) + losses.cycle_loss(y_rec, y)
+        if cycle_fn is None:
+            y_rec, x_rec = G(y_A, x_B)  # put x_B's makeup back on y_A, take it off x_B
+            cyc = losses.cycle_loss(x_rec, x) + losses.cycle_loss(y_rec, y)
+        else:
+            cyc = cycle_fn(G, x, y)
         ident = (G(x, x)[0] - x).abs().mean()  # a bare reference has no makeup to give
-        hist = losses.region_histogram_loss(x_B, y, b["masks"], b["reference_masks"])
+        hist = losses.region_histogram_loss(x_B, y, b["masks"], b["reference_masks"], per_image=hist_fn)
         g_loss = adv + cfg.cycle_weight * cyc + cfg.identity_weight * ident + cfg.hist_weight * hist
         opt_G.zero_grad(set_to_none=True), g_loss.backward(), opt_G.step()
         return {"d_loss": d_loss.item(), "adv": adv.item(), "cycle": cyc.item(), "identity": ident.item(), "hist": hist.item()}
