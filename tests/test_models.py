@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from course_lib import models
+from course_lib import models, train
 
 
 def test_mlp_shapes_and_logits_are_one_per_sample():
@@ -206,3 +206,23 @@ def test_discriminator_norm_and_mbstd_options():
         models.DCGANDiscriminator(norm="layer")
     with pytest.raises(ValueError, match="mbstd_group must be an int >= 0"):
         models.DCGANDiscriminator(mbstd_group=-1)
+
+
+def test_dcgan_generator_builds_its_blocks_with_a_block_function_of_ones_own():
+    calls = []
+
+    def block(i, o):
+        calls.append((i, o))
+        return models.generator_block(i, o)
+
+    torch.manual_seed(0)
+    mine = models.DCGANGenerator(size=32, width=8, block_fn=block)
+    torch.manual_seed(0)
+    library = models.DCGANGenerator(size=32, width=8)
+    assert calls == [(32, 16), (16, 8)]  # 4 -> 8 -> 16 px; the last layer (to 3 channels, tanh) is not a block
+    for (k, a), (_, b) in zip(mine.state_dict().items(), library.state_dict().items()):
+        assert torch.equal(a, b), k
+    train.recipes.FAST.models(size=32, width=8, block_fn=block)
+    assert len(calls) == 4
+    with pytest.raises(ValueError, match="block_fn replaces DCGAN's block"):
+        models.DCGANGenerator(size=32, width=8, norm="pixel", block_fn=block)

@@ -56,13 +56,17 @@ class DCGANGenerator(nn.Module):
     ``upsample``: "transposed" (DCGAN's kernel-4, stride-2 transposed convolutions) or "nearest": nearest-
     neighbour doubling followed by a 3x3 convolution, which cannot make the checkerboard pattern of a
     transposed convolution whose kernel overlaps unevenly (Odena et al. 2016, "Deconvolution and
-    Checkerboard Artifacts").
+    Checkerboard Artifacts"). ``block_fn(in_ch, out_ch)`` builds DCGAN's doubling blocks instead of
+    ``generator_block`` (03_dcgan_faces builds its generator from the block you write).
     """
 
     def __init__(self, z_dim: int = 100, size: int = 64, width: int = 64, norm: str = "batch",
-                 upsample: str = "transposed"):
+                 upsample: str = "transposed", block_fn: Callable[[int, int], nn.Module] | None = None):
         super().__init__()
         _check_positive(z_dim=z_dim, width=width)
+        if block_fn is not None and (norm, upsample) != ("batch", "transposed"):
+            raise ValueError(f"block_fn replaces DCGAN's block (batch norm, transposed convolutions); it cannot be "
+                             f"combined with norm={norm!r}, upsample={upsample!r}")
         if norm not in G_NORMS:
             raise ValueError(f"norm must be one of {', '.join(G_NORMS)}, got {norm!r}")
         if upsample not in G_UPSAMPLES:
@@ -86,7 +90,7 @@ class DCGANGenerator(nn.Module):
         layers: list[nn.Module] = up(z_dim, ch, first=True)  # (B, ch, 4, 4)
         dcgan = (norm, upsample) == ("batch", "transposed")  # DCGAN's block is exactly generator_block
         for _ in range(n - 1):  # resolution x2, channels / 2
-            layers.append(generator_block(ch, ch // 2) if dcgan else nn.Sequential(*up(ch, ch // 2)))
+            layers.append((block_fn or generator_block)(ch, ch // 2) if dcgan else nn.Sequential(*up(ch, ch // 2)))
             ch //= 2
         layers += [*conv(ch, 3, bias=True), nn.Tanh()]  # (B, 3, size, size)
         self.net = nn.Sequential(*layers)

@@ -42,9 +42,11 @@ class Recipe:
     cfg: dict = field(default_factory=dict)  # TrainConfig fields
 
     def models(self, size: int = 64, width: int = 32, z_dim: int = 100,
-               mbstd_fn: Callable[[torch.Tensor, int], torch.Tensor] | None = None) -> tuple[nn.Module, nn.Module]:
-        """Build G and D with DCGAN's init (seed first, with ``device.set_seed``). ``mbstd_fn``: your minibatch std."""
-        G = models.DCGANGenerator(z_dim=z_dim, size=size, width=width, **self.g)
+               mbstd_fn: Callable[[torch.Tensor, int], torch.Tensor] | None = None,
+               block_fn: Callable[[int, int], nn.Module] | None = None) -> tuple[nn.Module, nn.Module]:
+        """Build G and D with DCGAN's init (seed first, with ``device.set_seed``). ``mbstd_fn``: your minibatch std;
+        ``block_fn``: your generator block."""
+        G = models.DCGANGenerator(z_dim=z_dim, size=size, width=width, **self.g, **({"block_fn": block_fn} if block_fn else {}))
         d = dict(self.d, mbstd_fn=mbstd_fn) if mbstd_fn is not None and self.d.get("mbstd_group") else self.d
         D = models.DCGANDiscriminator(size=size, width=width, **d)
         G.apply(models.dcgan_init), D.apply(models.dcgan_init)
