@@ -221,3 +221,27 @@ def test_obedience_report_tells_an_obedient_generator_from_one_that_ignores_the_
     assert abs(good["identity_drift_ratio"] - good["identity_drift_ratio_floor"]) < 0.1
     # ignoring the request is caught: no better than guessing the average shade
     assert bad["lips_dE2000"] > good["lips_dE2000_mean_shade"] * 0.8 and bad["lips_dE2000"] > 2 * good["lips_dE2000"]
+
+
+def test_feature_scores_can_use_a_fid_and_precision_recall_of_ones_own():
+    g = torch.Generator().manual_seed(0)
+    real, fake = torch.randn(200, 4, generator=g), torch.randn(200, 4, generator=g) + 0.5
+    library = metrics.feature_scores(real, fake, kid_subset_size=100, generator=torch.Generator().manual_seed(1))
+    calls = []
+
+    def my_fid(r, f):
+        calls.append("fid")
+        return metrics.fid(r, f)
+
+    def my_pr(r, f, k):
+        calls.append("pr")
+        s = metrics.precision_recall(r, f, k=k)
+        return s["precision"], s["recall"]
+
+    mine = metrics.feature_scores(real, fake, kid_subset_size=100, generator=torch.Generator().manual_seed(1),
+                                  fid_fn=my_fid, pr_fn=my_pr)
+    assert calls == ["pr", "fid"] and mine == pytest.approx(library)
+    with pytest.raises(ValueError, match="fid_fn's result must be a finite number"):
+        metrics.feature_scores(real, fake, kid_subset_size=100, fid_fn=lambda r, f: float("nan"))
+    with pytest.raises(ValueError, match=r"pr_fn's recall must be a finite number in \[0, 1\]"):
+        metrics.feature_scores(real, fake, kid_subset_size=100, pr_fn=lambda r, f, k: (0.5, 1.5))
