@@ -386,7 +386,12 @@ def test_region_histogram_checker_accepts_the_reference_and_rejects_mistakes(cap
     def no_gradient(out, ref, m_out, m_ref):
         return _hist(out, ref, m_out, m_ref).detach()
 
-    for fn, hint in [(mean_colour, "mean"), (by_position, "by rank"), (summed, "do not sum"), (no_gradient, "no gradient")]:
+    def whole_reference(out, ref, m_out, m_ref):  # matched to the reference's whole face, not its region
+        pixels = out[:, m_out]
+        return (pixels - losses.histogram_match(pixels.detach(), ref.flatten(1))).abs().mean()
+
+    for fn, hint in [(mean_colour, "mean"), (by_position, "by rank"), (summed, "do not sum"), (no_gradient, "no gradient"),
+                     (whole_reference, "region histogram loss: expected")]:
         with pytest.raises(checks.CheckError, match=hint):
             checks.check_region_histogram_loss(fn)
 

@@ -73,6 +73,23 @@ def test_precision_recall_checker(capsys):
     with pytest.raises(CheckError, match="expected precision"):
         checks.check_precision_recall(lambda r, f, k: (1.0, 1.0))
 
+    def own_balls(r, f, k):
+        r, f = torch.as_tensor(r), torch.as_tensor(f)
+        rad_r, rad_f = torch.cdist(r, r).kthvalue(k + 1, 1).values, torch.cdist(f, f).kthvalue(k + 1, 1).values
+        return ((torch.cdist(f, r) <= rad_f[:, None]).any(1).double().mean().item(),
+                (torch.cdist(r, f) <= rad_r[:, None]).any(1).double().mean().item())
+
+    def counts_balls(r, f, k):
+        r, f = torch.as_tensor(r), torch.as_tensor(f)
+        rad_r, rad_f = torch.cdist(r, r).kthvalue(k + 1, 1).values, torch.cdist(f, f).kthvalue(k + 1, 1).values
+        return ((torch.cdist(f, r) <= rad_r[None]).any(0).double().mean().item(),
+                (torch.cdist(r, f) <= rad_f[None]).any(0).double().mean().item())
+
+    with pytest.raises(CheckError, match="the balls have the wrong centres"):
+        checks.check_precision_recall(own_balls)
+    with pytest.raises(CheckError, match="counts balls that hold a point"):
+        checks.check_precision_recall(counts_balls)
+
 
 def test_evaluation_checkers_leave_the_global_random_streams_alone():
     torch.manual_seed(0), np.random.seed(0)

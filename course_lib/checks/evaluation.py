@@ -105,9 +105,27 @@ def check_precision_recall(fn: Callable) -> None:
         if np.isclose(p, self_included[0]) and np.isclose(r, self_included[1]):
             raise CheckError("the k-NN radius counts the point itself (distance 0) as a neighbour: take the (k+1)-th "
                              "smallest distance within a set, or drop the diagonal first")
+        own_balls, coverage_like = _pr_variants(real, fake, k)
+        if np.isclose(p, own_balls[0]) and np.isclose(r, own_balls[1]):
+            raise CheckError("the balls have the wrong centres: precision tests each fake against balls around the "
+                             "*real* points (radius from the real set), recall each real point against balls around the fakes")
+        if np.isclose(p, coverage_like[0]) and np.isclose(r, coverage_like[1]):
+            raise CheckError("that counts balls that hold a point (coverage); precision counts *points* (fakes) that lie "
+                             "in some real ball, recall real points that lie in some fake ball")
         raise CheckError(f"with k={k} expected precision {ref['precision']:.3f} and recall {ref['recall']:.3f}, "
                          f"got {p:.3f} and {r:.3f}")
     _passed("precision_recall", "k-NN manifolds around real and fake points")
+
+
+def _pr_variants(real: np.ndarray, fake: np.ndarray, k: int) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Two usual mistakes: balls around the points being tested (own radius), and counting balls instead of points."""
+    r, f = torch.as_tensor(real, dtype=torch.float64), torch.as_tensor(fake, dtype=torch.float64)
+    rad_r = torch.cdist(r, r).kthvalue(k + 1, dim=1).values
+    rad_f = torch.cdist(f, f).kthvalue(k + 1, dim=1).values
+    d_fr, d_rf = torch.cdist(f, r), torch.cdist(r, f)
+    own = (float((d_fr <= rad_f[:, None]).any(1).double().mean()), float((d_rf <= rad_r[:, None]).any(1).double().mean()))
+    balls = (float((d_fr <= rad_r[None]).any(0).double().mean()), float((d_rf <= rad_f[None]).any(0).double().mean()))
+    return own, balls
 
 
 def _pr_radius_rank(real: np.ndarray, fake: np.ndarray, k: int, rank: int) -> tuple[float, float]:
