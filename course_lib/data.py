@@ -143,9 +143,7 @@ class SynthFaces(torch.utils.data.Dataset):
                  with_labels: bool = False, cache: bool = False):
         from course_lib import faces
 
-        n, seed, size = validate.integer(n, "n", 1), validate.integer(seed, "seed", 0), validate.integer(size, "size")
-        if size not in faces.SIZES:
-            raise ValueError(f"size must be one of {', '.join(map(str, faces.SIZES))}, got {size!r}")
+        n, seed, size = validate.integer(n, "n", 1), validate.integer(seed, "seed", 0), faces.check_size(size)
         if not (isinstance(makeup, bool) or 0.0 <= float(makeup) <= 1.0):
             raise ValueError(f"makeup must be True, False or a probability in [0, 1], got {makeup!r}")
         self.n, self.size, self.seed, self.makeup, self.with_labels = n, size, seed, makeup, with_labels
@@ -173,8 +171,7 @@ class SynthFaces(torch.utils.data.Dataset):
         return i % self.n
 
     def __getitems__(self, indices: list[int]) -> list:
-        indices = [self._check(i.item() if isinstance(i, torch.Tensor) and i.numel() == 1 and not i.is_floating_point() else i)
-                   for i in indices]
+        indices = [self._check(i) for i in indices]
         if self._cache is not None:
             return [self._cache[i // 256][i % 256] for i in indices]
         return self._render(indices)
@@ -268,9 +265,7 @@ def face_batches(batch_size: int, size: int = 64, seed: int = 0, makeup: bool | 
     from course_lib.train import distributed
 
     batch_size, seed = validate.integer(batch_size, "batch_size", 1), validate.integer(seed, "seed", 0)
-    size = validate.integer(size, "size")
-    if size not in faces.SIZES:
-        raise ValueError(f"size must be one of {', '.join(map(str, faces.SIZES))}, got {size}")
+    size = faces.check_size(size)  # here, not at the first batch
     if n is not None:
         n = validate.integer(n, "n", 1)
     rank, world = distributed.rank_and_world()

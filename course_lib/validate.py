@@ -41,9 +41,20 @@ def finite(x: Any, name: str) -> None:
                          f"every value must be a finite number")
 
 
+def _scalar(value: Any) -> Any:
+    """A one-element tensor or array stands for the number it holds (``torch.tensor(3)`` is an int, ``np.array(0.5)``
+    a float); anything else is returned as it is."""
+    if isinstance(value, Tensor) and value.numel() == 1:
+        return value.item()
+    if isinstance(value, np.ndarray) and value.size == 1:
+        return value.item()
+    return value
+
+
 def integer(value: Any, name: str, low: int | None = None, high: int | None = None) -> int:
     """Return ``value`` as an int; refuse bools, floats (even 3.0) and strings with a ``TypeError``, and values
-    outside [low, high] with a ``ValueError``."""
+    outside [low, high] with a ``ValueError``. A one-element integer tensor or array counts as its int."""
+    value = _scalar(value)
     bounds = (f" >= {low}" if low is not None else "") + (f" and <= {high}" if high is not None else "")
     if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
         raise TypeError(f"{name} must be an int{bounds}, got {value!r} ({type(value).__name__})")
@@ -55,7 +66,8 @@ def integer(value: Any, name: str, low: int | None = None, high: int | None = No
 
 def number(value: Any, name: str, low: float | None = None, high: float | None = None) -> float:
     """Return ``value`` as a finite float in [low, high]; refuse bools and strings (``TypeError``), NaN, inf and
-    out-of-range values (``ValueError``)."""
+    out-of-range values (``ValueError``). A one-element tensor or array counts as its number."""
+    value = _scalar(value)
     bounds = f" in [{low:g}, {high:g}]" if low is not None and high is not None else (
         f" >= {low:g}" if low is not None else f" <= {high:g}" if high is not None else "")
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):

@@ -285,6 +285,11 @@ def test_documented_conversions_give_the_right_result():
     assert validate.integer(np.int64(3), "k") == 3 and isinstance(validate.integer(np.int64(3), "k"), int)
     assert validate.number(1, "x") == 1.0 and validate.number(np.float32(0.25), "x", 0, 1) == 0.25
     assert validate.features([[0, 1], [2, 3]], "f").dtype == torch.float64
+    # a one-element tensor or array stands for its number (a DataLoader's index, a 0-d FID from torch), but keeps its type
+    assert validate.integer(torch.tensor(3), "k") == 3 and validate.number(np.array(0.25), "x") == 0.25
+    with pytest.raises(TypeError, match=r"index must be an int, got 2.0 \(float\)"):
+        validate.integer(torch.tensor(2.0), "index")
+    assert torch.equal(data.SynthFaces(4, size=32)[torch.tensor(1)], data.SynthFaces(4, size=32)[1])
     p = validate.distribution([2, 2], "p")  # weights, not yet normalised: total_variation normalises
     assert metrics.total_variation(p, [1, 3]) == pytest.approx(0.25)
     # uint8 images are divided by 255; grey (H, W) arrays repeated to RGB; RGBA drops alpha

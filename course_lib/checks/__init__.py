@@ -7,9 +7,6 @@ arguments, NaN at extreme logits...) so the message says *what* to fix. A wrong 
 notebook's random streams, and an error inside the student's function is reported as a CheckError naming the
 line, not as a traceback through the checker.
 """
-import functools as _functools
-from typing import Any as _Any, Callable as _Callable
-
 from course_lib.checks.common import CheckError, guarded
 from course_lib.checks.conditional import check_film, check_projection_logits
 from course_lib.checks.evaluation import check_fid, check_precision_recall
@@ -25,7 +22,7 @@ from course_lib.checks.theory import (
 # exception raised inside the student's code becomes a CheckError saying which line failed and why.
 for _name in [n for n in dir() if n.startswith("check_")]:
     globals()[_name] = guarded(globals()[_name])
-del _name, _functools, _Any, _Callable
+del _name
 
 __all__ = [
     "check_cycle_loss", "check_d_loss_minimax", "check_d_step", "check_dcgan_init", "check_fid", "check_film",

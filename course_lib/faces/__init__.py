@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from course_lib.faces.identity import (
-    HAIR_COLOURS, HAIR_STYLES, IDENTITY_FIELDS, IRIS_COLOURS, MONK_TONES, RANGES, SIZES, TONE_GROUPS, Identity, face_uniforms,
+    HAIR_COLOURS, HAIR_STYLES, IDENTITY_FIELDS, IRIS_COLOURS, MONK_TONES, RANGES, SIZES, TONE_GROUPS, Identity, check_size, face_uniforms,
     identity_from_uniforms, makeup_from_uniforms, sample_face, sample_faces, sample_identity, sample_makeup, skin_rgb,
     tone_group,
 )
@@ -24,7 +24,7 @@ def render_indices(indices: Iterable[int], seed: int = 0, size: int = 64, makeup
 
 __all__ = [
     "HAIR_COLOURS", "HAIR_STYLES", "IDENTITY_FIELDS", "IRIS_COLOURS", "MASKS", "MONK_TONES", "RANGES", "REGIONS",
-    "SIZES", "TONE_GROUPS", "ZONES", "Faces", "Identity", "face_uniforms", "identity_from_uniforms", "makeup_from_uniforms", "render",
+    "SIZES", "TONE_GROUPS", "ZONES", "Faces", "Identity", "check_size", "face_uniforms", "identity_from_uniforms", "makeup_from_uniforms", "render",
     "render_bare", "render_indices", "sample_face", "sample_faces", "sample_identity", "sample_makeup", "skin_rgb",
     "tone_group",
 ]

@@ -26,6 +26,14 @@ IRIS_COLOURS = {"dark brown": "#2e1b10", "brown": "#5a371f", "hazel": "#6f5d33",
                 "blue": "#4a76a0", "grey": "#6f7c86"}
 SIZES = (32, 64, 128, 256)
 
+
+def check_size(size: object) -> int:
+    """Return ``size`` if it is one of ``SIZES`` (an int: 64.0 is refused, not taken for 64); else raise naming it."""
+    size = validate.integer(size, "size")
+    if size not in SIZES:
+        raise ValueError(f"size must be one of {', '.join(map(str, SIZES))}, got {size!r}")
+    return size
+
 # Numeric fields: (low, high) of what the renderer accepts; sample_identity draws inside these.
 RANGES: dict[str, tuple[float, float]] = {
     "tone": (1.0, 10.0), "face_width": (0.40, 0.52), "face_height": (0.56, 0.68), "jaw": (0.0, 1.0),

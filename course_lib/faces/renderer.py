@@ -20,9 +20,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from course_lib import validate
 from course_lib.faces.drawing import _SRGB8_LUT, _SRGB8_SIGNED, MASKS, _banks, _shade, _table
-from course_lib.faces.identity import SIZES, Identity
+from course_lib.faces.identity import Identity, check_size
 from course_lib.makeup import PRODUCT_MASK, MakeupStyle, apply_makeup, support_box
 
 
@@ -101,9 +100,7 @@ def render(identity: Identity | Sequence[Identity], makeup: MakeupStyle | Sequen
     identities = [identity] if isinstance(identity, Identity) else list(identity)
     if not identities or not all(isinstance(i, Identity) for i in identities):
         raise TypeError("identity must be an Identity or a non-empty list of them (see faces.sample_identity)")
-    size = validate.integer(size, "size")  # 64.0 == 64 would pass the membership test below
-    if size not in SIZES:
-        raise ValueError(f"size must be one of {', '.join(map(str, SIZES))}, got {size!r}")
+    size = check_size(size)
     if makeup is None:
         styles = [MakeupStyle.none()] * len(identities)
     else:

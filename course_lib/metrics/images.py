@@ -167,15 +167,16 @@ def feature_scores(real, fake, k: int = 3, kid_subsets: int = 10, kid_subset_siz
     Taught in 06_evaluation_fairness, section 2.
     """
     scores = precision_recall(real, fake, k=k)
+    if pr_fn is not None or fid_fn is not None:  # the caller's functions get numpy features
+        real_np, fake_np = _features(real, "real").numpy(), _features(fake, "fake").numpy()
     if pr_fn is not None:
-        mine = pr_fn(np.asarray(real, dtype=np.float64), np.asarray(fake, dtype=np.float64), k)
+        mine = pr_fn(real_np, fake_np, k)
         scores["precision"], scores["recall"] = (validate.number(v, name, 0.0, 1.0) for v, name in
                                                  zip(mine, ("pr_fn's precision", "pr_fn's recall")))
     if fid_fn is None:
         scores["fid"] = fid(real, fake)
     else:  # rounding can leave a tiny negative number where the distance is 0
-        mine = fid_fn(np.asarray(real, dtype=np.float64), np.asarray(fake, dtype=np.float64))
-        scores["fid"] = max(validate.number(float(mine) if isinstance(mine, (torch.Tensor, np.ndarray)) else mine, "fid_fn's result"), 0.0)
+        scores["fid"] = max(validate.number(fid_fn(real_np, fake_np), "fid_fn's result"), 0.0)
     scores["kid"] = kid(real, fake, subsets=kid_subsets, subset_size=kid_subset_size, generator=generator)[0]
     return scores
 
