@@ -1,4 +1,5 @@
 """Each checker accepts the reference and rejects plausible wrong answers with the right explanation."""
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -119,16 +120,23 @@ def test_gradient_penalty_checker():
             checks.check_gradient_penalty(wrong)
 
 
-def d_step_variant(detach=True, zero_grad=True, sign=1.0, step=True, item=True):
+def d_step_variant(detach=True, zero_grad=True, sign=1.0, step=True, item=True, verdict=torch.sigmoid,
+                   verdicts_after=False, keys=("d_loss", "d_real", "d_fake")):
     def d_step(G, D, opt_D, x_real, z):
         x_fake = G(z).detach() if detach else G(z)
-        loss = sign * losses.d_loss_minimax(D(x_real), D(x_fake))
+        logits_real, logits_fake = D(x_real), D(x_fake)
+        loss = sign * losses.d_loss_minimax(logits_real, logits_fake)
         if zero_grad:
             opt_D.zero_grad()
         loss.backward()
         if step:
             opt_D.step()
-        return {"d_loss": loss.item() if item else loss}
+        if verdicts_after:  # D's verdicts read again after its update
+            with torch.no_grad():
+                logits_real, logits_fake = D(x_real), D(x_fake)
+        stats = {"d_loss": loss.item() if item else loss, "d_real": verdict(logits_real.detach()).mean().item(),
+                 "d_fake": verdict(logits_fake.detach()).mean().item()}
+        return {k: stats[k] for k in keys}
     return d_step
 
 
@@ -142,6 +150,10 @@ def test_d_step_checker():
         (d_step_variant(step=False), "did not change"),
         (d_step_variant(item=False), "Python float"),
         (lambda G, D, opt_D, x_real, z: train.d_step(G, D, opt_D, x_real, z, loss="hinge"), "reports d_loss"),
+        (d_step_variant(keys=("d_loss",)), "must also return 'd_real'"),
+        (d_step_variant(verdict=lambda t: t), "reports d_(real|fake) = .*sigmoid"),
+        (d_step_variant(verdicts_after=True), "reports d_real = .*before the update"),
+        (d_step_variant(verdict=lambda t: 1 - torch.sigmoid(t)), "reports d_real"),
     ]:
         with pytest.raises(checks.CheckError, match=match):
             checks.check_d_step(wrong)
@@ -270,6 +282,67 @@ def test_fixed_g_step_checker(capsys):
 def test_fixed_g_step_checker_rejects_mistakes(wrong, match):
     with pytest.raises(checks.CheckError, match=match):
         checks.check_fixed_g_step(wrong, small_G, small_D)
+
+
+def article_G(last=3 * 64 * 64, act=nn.Tanh, shape=(3, 64, 64)):
+    def make():
+        torch.manual_seed(0)
+        layers = [nn.Linear(100, 64), nn.ReLU(), nn.Linear(64, last)] + ([act()] if act else []) + [nn.Unflatten(1, shape)]
+        return nn.Sequential(*layers)
+    return make
+
+
+def test_fixed_generator_checker_accepts_working_generators_and_rejects_each_bug(capsys):
+    checks.check_fixed_generator(article_G())
+    checks.check_fixed_generator(lambda: models.DCGANGenerator(size=64, width=8))  # takes (B, 100) too
+    assert capsys.readouterr().out.count("✓") == 2
+
+    class Constant(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bias = nn.Parameter(torch.zeros(3, 64, 64))
+
+        def forward(self, z):
+            return torch.tanh(self.bias).expand(len(z), 3, 64, 64)
+
+    for wrong, match in [
+        (article_G(last=1024), r"failed: .*count them"),  # the article's bug 1 as written
+        (article_G(shape=(64, 64, 3)), "channels-last"),
+        (article_G(act=None), "end with tanh"),
+        (article_G(act=nn.Sigmoid), r"\[0, 1\] \(a sigmoid\?\)"),
+        (Constant, "same image for different z"),
+        (lambda: (lambda z: z), "must return an nn.Module"),
+        (article_G(last=3 * 32 * 32, shape=(3, 32, 32)), r"must have shape \(4, 3, 64, 64\)"),
+    ]:
+        with pytest.raises(checks.CheckError, match=match):
+            checks.check_fixed_generator(wrong)
+
+
+def normalising_sampler(images, n):
+    images.div_(images.abs().max())  # "normalises" the caller's data in place
+    return images[torch.randint(0, len(images), (n,))]
+
+
+def test_sample_real_checker_accepts_uniform_sampling_and_rejects_each_mistake(capsys):
+    checks.check_sample_real(lambda images, n: images[torch.randint(0, len(images), (n,))])
+    checks.check_sample_real(lambda images, n: images[torch.randperm(len(images))[:n]])  # without replacement: fine
+    checks.check_sample_real(lambda images, n: images[np.random.randint(0, len(images), n)])
+    assert capsys.readouterr().out.count("✓") == 3
+    for wrong, match in [
+        (lambda images, n: images[np.random.choice(images, 1)], "raised ValueError: a must be 1-dimensional"),  # the article's bug 2
+        (lambda images, n: torch.randint(0, len(images), (n,)), "look like indices"),
+        (lambda images, n: images[:n], "same images"),
+        (lambda images, n: images[torch.randint(0, n, (n,))], "only the first n"),
+        (lambda images, n: images[torch.randint(0, len(images) - 1, (n,))], "last image is never picked"),
+        (lambda images, n: images[torch.randint(0, len(images), (n,))].numpy(), "must return a tensor"),
+        (lambda images, n: images[torch.randint(0, len(images), (n,))] + 0.1 * torch.randn(n, 3, 4, 4), "unchanged"),
+        (lambda images, n: images[torch.randint(0, len(images), (n,))].squeeze(0), r"keep the batch axis"),
+        (lambda images, n: images[torch.multinomial(torch.linspace(1, 5, len(images)), n, replacement=True)],
+         "far more often"),
+        (normalising_sampler, "changed train_images"),
+    ]:
+        with pytest.raises(checks.CheckError, match=match):
+            checks.check_sample_real(wrong)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -529,6 +602,8 @@ def _all_references():
         "check_cycle_loss": (_cycle,), "check_d_loss_minimax": (losses.d_loss_minimax,), "check_d_step": (d_step_variant(),),
         "check_dcgan_init": (models.dcgan_init,), "check_fid": (fid_scipy,), "check_film": (film,),
         "check_fixed_g_step": (g_step_variant(), small_G, small_D), "check_g_loss_nonsaturating": (losses.g_loss_nonsaturating,),
+        "check_fixed_generator": (article_G(),),
+        "check_sample_real": (lambda images, n: images[torch.randint(0, len(images), (n,))],),
         "check_g_loss_saturating": (losses.g_loss_saturating,), "check_generator_block": (models.generator_block,),
         "check_gradient_penalty": (losses.gradient_penalty,), "check_minibatch_std": (mbstd_variant(),),
         "check_optimal_d": (metrics.optimal_discriminator,), "check_r1_penalty": (r1_variant(),),

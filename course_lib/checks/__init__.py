@@ -11,7 +11,9 @@ from course_lib.checks.common import CheckError, guarded
 from course_lib.checks.conditional import check_film, check_projection_logits
 from course_lib.checks.evaluation import check_fid, check_precision_recall
 from course_lib.checks.convergence import check_minibatch_std, check_r1_penalty
-from course_lib.checks.dcgan import check_dcgan_init, check_fixed_g_step, check_generator_block
+from course_lib.checks.dcgan import (
+    check_dcgan_init, check_fixed_g_step, check_fixed_generator, check_generator_block, check_sample_real,
+)
 from course_lib.checks.transfer import check_cycle_loss, check_region_histogram_loss
 from course_lib.checks.theory import (
     check_d_loss_minimax, check_d_step, check_g_loss_nonsaturating, check_g_loss_saturating, check_gradient_penalty,
@@ -26,7 +28,7 @@ del _name
 
 __all__ = [
     "check_cycle_loss", "check_d_loss_minimax", "check_d_step", "check_dcgan_init", "check_fid", "check_film",
-    "check_fixed_g_step", "check_g_loss_nonsaturating", "check_g_loss_saturating", "check_generator_block",
+    "check_fixed_g_step", "check_fixed_generator", "check_g_loss_nonsaturating", "check_g_loss_saturating", "check_generator_block",
     "check_gradient_penalty", "check_minibatch_std", "check_optimal_d", "check_r1_penalty", "check_precision_recall", "check_projection_logits",
-    "check_region_histogram_loss", "CheckError"
+    "check_region_histogram_loss", "check_sample_real", "CheckError"
 ]

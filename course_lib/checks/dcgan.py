@@ -1,4 +1,4 @@
-"""Checkers for 03_dcgan_faces: the generator block, DCGAN weight init, and the fixed generator step."""
+"""Checkers for 03_dcgan_faces: the generator block, DCGAN weight init, and the fixes to the seed article's GAN."""
 from __future__ import annotations
 
 import math
@@ -144,8 +144,94 @@ def _exact_steps(step: Callable, make_G: Callable, make_D: Callable, steps: int 
     return values, weights
 
 
+def check_fixed_generator(make_G: Callable[[], nn.Module]) -> None:
+    """Exercise 3.5, bug 1: ``make_G()`` builds a generator mapping z of shape (B, 100) to images (B, 3, 64, 64) in [-1, 1].
+
+    The article's dense stack ends in 1,024 units and then reshapes to 64 x 64 x 3 = 12,288 values. Checked:
+    it runs, the shape is channels-first, the output is bounded by [-1, 1] even for huge z (a tanh, not a
+    sigmoid or nothing), and different z give different images.
+    """
+    G = make_G()
+    if not isinstance(G, nn.Module):
+        _fail(f"fixed_generator() must return an nn.Module (e.g. nn.Sequential), got {type(G).__name__}")
+    z = torch.randn(4, 100, generator=torch.Generator().manual_seed(0))
+    try:
+        with torch.no_grad():
+            out = G(z)
+    except RuntimeError as err:
+        _fail(f"G(z) for z of shape (4, 100) failed: {str(err).splitlines()[0][:160]}. The layer before the reshape "
+              "must produce exactly as many values as the image holds: count them")
+    if not isinstance(out, torch.Tensor):
+        _fail(f"G(z) must return a tensor, got {type(out).__name__}")
+    shape = tuple(out.shape)
+    if shape == (4, 64, 64, 3):
+        _fail("G(z) has shape (4, 64, 64, 3): that is Keras' channels-last layout; PyTorch images are (B, 3, H, W)")
+    if shape != (4, 3, 64, 64):
+        _fail(f"G(z) for 4 noise vectors must have shape (4, 3, 64, 64), got {shape}")
+    if (out[0] - out[1]).abs().max() < 1e-4:
+        _fail("G gives (nearly) the same image for different z: the output must depend on the noise")
+    with torch.no_grad():
+        big = G(z * 50)  # far outside the prior: only a bounded last activation keeps it in range
+    if not torch.isfinite(big).all():
+        _fail("G(50 z) is not finite: the output must be bounded by a squashing activation")
+    if big.min() >= 0 and big.max() <= 1:
+        _fail("G's output stays in [0, 1] (a sigmoid?): the data is scaled to [-1, 1], so end with tanh")
+    if big.abs().max() > 1 + 1e-6:
+        _fail(f"for large z, G's output reaches {big.abs().max():.1f}: end with tanh, so images stay in [-1, 1] like the data")
+    _ok("the generator runs: (B, 100) -> (B, 3, 64, 64), in [-1, 1], and depends on z.")
+
+
+def check_sample_real(fn: Callable[[torch.Tensor, int], torch.Tensor]) -> None:
+    """Exercise 3.5, bug 2: ``sample_real(train_images, n)`` returns n training images picked uniformly at random.
+
+    The article calls ``np.random.choice`` on an image array (it needs a 1-D array). Checked on 20 images, each
+    filled with its own index: the result is a tensor of n unchanged images, from all 20 (the last one included),
+    and not the same pick on every call.
+    """
+    images = torch.arange(20, dtype=torch.float32)[:, None, None, None].expand(20, 3, 4, 4).clone()
+    original = images.clone()
+    torch.manual_seed(0)  # the guard restores the caller's stream afterwards
+    out = fn(images, 7)
+    if not isinstance(out, torch.Tensor):
+        _fail(f"sample_real must return a tensor of images, got {type(out).__name__}")
+    if out.dim() == 1:
+        _fail(f"sample_real returned shape {tuple(out.shape)}: those look like indices; index train_images with them "
+              "and return the images")
+    if tuple(out.shape) != (7, 3, 4, 4):
+        _fail(f"sample_real(images of shape (20, 3, 4, 4), 7) must have shape (7, 3, 4, 4), got {tuple(out.shape)}")
+    if not torch.equal(images, original):
+        _fail("sample_real changed train_images: sampling must only read them")
+    one = fn(images, 1)
+    if not isinstance(one, torch.Tensor) or tuple(one.shape) != (1, 3, 4, 4):
+        _fail(f"sample_real(images, 1) must keep the batch axis: shape (1, 3, 4, 4), got "
+              f"{tuple(one.shape) if isinstance(one, torch.Tensor) else type(one).__name__}")
+    picks = []
+    for _ in range(200):
+        batch = fn(images, 7)
+        ids = batch[:, 0, 0, 0]
+        if not torch.equal(batch, ids.round()[:, None, None, None].expand_as(batch)) or not torch.equal(ids, ids.round()):
+            _fail("each sample must be one of the training images, unchanged (no mixing, scaling or noise)")
+        picks.append(ids.long())
+    picks = torch.stack(picks)  # (200, 7)
+    if all(torch.equal(p, picks[0]) for p in picks):
+        _fail(f"every call returned the same images (indices {picks[0].tolist()}): draw random indices on each call")
+    counts = torch.bincount(picks.flatten(), minlength=20)
+    if counts[7:].sum() == 0:
+        _fail("only the first n images are ever picked: draw indices from all len(train_images) images")
+    if counts[-1] == 0:
+        _fail("the last image is never picked: the upper bound of torch.randint (and np.random.randint) is exclusive")
+    if (counts == 0).any():
+        _fail(f"images {torch.nonzero(counts == 0).flatten().tolist()} were never picked in 1,400 draws: every image "
+              "must be equally likely")
+    expected = picks.numel() / 20
+    if (counts.float() - expected).abs().max() > 0.5 * expected:
+        _fail(f"some images are picked far more often than others (counts from {counts.min()} to {counts.max()}, "
+              f"expected about {expected:.0f} each): pick every image with the same probability")
+    _ok("sample_real picks n unchanged training images, uniformly, and differently each call.")
+
+
 def check_fixed_g_step(step: Callable, make_G: Callable[[], nn.Module], make_D: Callable[[], nn.Module]) -> None:
-    """Exercise 3.5: one non-saturating generator update through a frozen D.
+    """Exercise 3.5, bugs 3 and 4: one non-saturating generator update through a frozen D.
 
     First three updates with G's noise fixed, compared with the reference exactly: the loss value (the
     non-saturating loss, not LSGAN or the saturating one) and G's weights after each update (which a missing

@@ -277,7 +277,9 @@ def check_gradient_penalty(fn: Callable[..., Tensor]) -> None:
 # One discriminator step (02_training_dynamics)
 # --------------------------------------------------------------------------------------------------
 def check_d_step(fn: Callable[..., dict[str, Any]]) -> None:
-    """Check ``fn(G, D, opt_D, x_real, z) -> dict`` does one minimax D update. Taught in 02_training_dynamics, section 3."""
+    """Check ``fn(G, D, opt_D, x_real, z) -> dict`` does one minimax D update and reports ``d_loss``, ``d_real``, ``d_fake``.
+
+    Taught in 02_training_dynamics, section 3."""
     name, lr = "d_step", 0.1
     with torch.random.fork_rng():
         torch.manual_seed(0)
@@ -289,7 +291,9 @@ def check_d_step(fn: Callable[..., dict[str, Any]]) -> None:
     start = [p.detach().clone() for p in D.parameters()]
     G_start = [p.detach().clone() for p in G.parameters()]
     # What the reference gradient is, to recognise the usual mistakes by their parameters.
-    loss_ref = losses.d_loss_minimax(D_ref(x_real), D_ref(G_ref(z).detach()))
+    logits_ref = {"d_real": D_ref(x_real), "d_fake": D_ref(G_ref(z).detach())}
+    loss_ref = losses.d_loss_minimax(logits_ref["d_real"], logits_ref["d_fake"])
+    mean_logit = {key: float(value.detach().mean()) for key, value in logits_ref.items()}
     grads = torch.autograd.grad(loss_ref, list(D_ref.parameters()))
     stats_ref = train.d_step(G_ref, D_ref, torch.optim.SGD(D_ref.parameters(), lr=lr), x_real, z, loss="nonsaturating")
     try:
@@ -321,4 +325,15 @@ def check_d_step(fn: Callable[..., dict[str, Any]]) -> None:
     if worst > 1e-5:
         raise CheckError(f"{name}: D's weights after the step differ from the reference by up to {worst:.2e}. "
                          "One step is: x_fake = G(z) without grad; loss on D(x_real) and D(x_fake); zero_grad; backward; step.")
-    _passed(name, "same update as the reference, G untouched, stale gradients cleared")
+    for key in ("d_real", "d_fake"):
+        if key not in stats:
+            raise CheckError(f"{name} must also return '{key}' (the training curves plot it): the batch mean of D's "
+                             f"verdict on the {'real' if key == 'd_real' else 'fake'} batch, as a probability.")
+        value = stats[key]
+        if not isinstance(value, (float, int)) or not math.isclose(value, stats_ref[key], rel_tol=1e-4, abs_tol=1e-5):
+            shown = f"{value:.4f}" if isinstance(value, (float, int)) else f"a {type(value).__name__}"
+            hint = (" That is the mean logit: apply the sigmoid first." if isinstance(value, (float, int)) and
+                    math.isclose(value, mean_logit[key], rel_tol=1e-4, abs_tol=1e-5) else "")
+            raise CheckError(f"{name} reports {key} = {shown}; D's mean verdict on that batch, as a probability "
+                             f"(before the update), is {stats_ref[key]:.4f}.{hint}")
+    _passed(name, "same update as the reference, G untouched, stale gradients cleared, D's verdicts reported")
