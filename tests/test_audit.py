@@ -62,7 +62,8 @@ def test_audit_explorer_redraws_and_reports():
     tr = fake_triplets()
     view = audit.audit_explorer(samples(), tr, {"histogram": tr["source"]}, fake_scores(), n=4)
     first = view.image.value
-    assert first[:8] == b"\x89PNG\r\n\x1a\n" and view.status.value.startswith("deep:") and view.status.value.endswith("redrawn")
+    assert first[:8] == b"\x89PNG\r\n\x1a\n" and view.status.value.startswith("deep:") and " ms" in view.status.value
+    assert "redrawn in" in view.status.value and not view.status.value.startswith("drawing")  # the busy message is gone
     view.group.value = "light"
     assert view.image.value != first and view.status.value.startswith("light: share of faces: data 38%")
     assert view.last_ms > 0

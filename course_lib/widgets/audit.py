@@ -6,6 +6,7 @@ widget only wires a dropdown to them and says in its status line when the redraw
 """
 from __future__ import annotations
 
+import textwrap
 import time
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -14,7 +15,7 @@ import numpy as np
 import torch
 
 from course_lib import metrics, viz
-from course_lib.widgets.common import _ipywidgets
+from course_lib.widgets.common import _ipywidgets, picture, set_status, status_line, style_sheet
 
 
 def group_indices(tones, group: str) -> np.ndarray:
@@ -80,8 +81,9 @@ def audit_figure(group: str, samples: Mapping[str, tuple], triplets: Mapping | N
     show_transfer = triplets is not None and outputs
     t_idx = group_indices(triplets["tone"], group)[:examples] if show_transfer else np.array([], dtype=int)
     cols = 3 + len(outputs or {})
-    fig = plt.figure(figsize=(max(8, 1.3 * cols), 1.25 * len(samples) + 1.35 * len(t_idx) + 0.3))
-    top, bottom = fig.subfigures(2, 1, height_ratios=[1.25 * len(samples), 1.35 * len(t_idx)]) if len(t_idx) else (fig, None)
+    # Compact, so that the explorer fits a 1280 x 800 screen with its controls (about 8 x 6.6 inches).
+    fig = plt.figure(figsize=(max(8, 1.3 * cols), 1.0 * len(samples) + 1.1 * len(t_idx) + 0.3))
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1.0 * len(samples), 1.1 * len(t_idx)]) if len(t_idx) else (fig, None)
     axes = np.atleast_1d(top.subplots(len(samples), 1))
     for ax, (name, (images, tones)) in zip(axes, samples.items()):
         idx = group_indices(tones, group)
@@ -98,7 +100,7 @@ def audit_figure(group: str, samples: Mapping[str, tuple], triplets: Mapping | N
             for c, (name, images) in enumerate(columns.items()):
                 ax = grid[r, c]
                 ax.imshow(images[i]), ax.set_axis_off()
-                label = name if r == 0 else ""
+                label = "\n".join(textwrap.wrap(name, 11)) if r == 0 else ""  # long names wrap, never overlap
                 if scores is not None and name in scores:
                     label += ("\n" if label else "") + f"lips {scores[name]['lips'][i]:.1f}"
                 ax.set_title(label, fontsize=8)
@@ -129,18 +131,33 @@ def audit_explorer(samples: Mapping[str, tuple], triplets: Mapping | None = None
     W = _ipywidgets()
     _check_samples(samples)
     group = W.Dropdown(options=list(metrics.TONE_GROUPS), value="deep", description="skin tones")
-    image = W.Image(format="png")
-    status = W.Label()
-    view = AuditView(W.VBox([group, image, status]), group, image, status)
+    status = status_line(W)
+    image = None  # built after the first figure, at that figure's size
+    view = AuditView(None, group, image, status)
+
+    def draw() -> bytes:
+        fig = audit_figure(group.value, samples, triplets, outputs, scores, n=n, examples=examples)
+        png = viz.figure_to_png_bytes(fig)
+        plt.close(fig)
+        return png
 
     def redraw(change: dict | None = None) -> None:
         t0 = time.perf_counter()
-        fig = audit_figure(group.value, samples, triplets, outputs, scores, n=n, examples=examples)
-        image.value = viz.figure_to_png_bytes(fig)
-        plt.close(fig)
+        set_status(status, f"drawing the {group.value} group... (about a second)")  # sent before the work starts
+        view.image.value = draw()
         view.last_ms = (time.perf_counter() - t0) * 1000
-        status.value = summary_text(group_summary(group.value, samples, scores)) + ": redrawn"
+        set_status(status, summary_text(group_summary(group.value, samples, scores)) + f": redrawn in {view.last_ms:.0f} ms")
 
+    first = draw()
+    width, height = _png_size(first)
+    # The pane keeps the first figure's size in CSS pixels (no stretching); other groups' figures fit inside it.
+    view.image = picture(W, width, height)
+    view.box = W.VBox([style_sheet(W), group, status, view.image])  # dropdown and status above the figure: both in view
     group.observe(redraw, names="value")
     redraw()
     return view
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    """(width, height) of a PNG from its header."""
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")

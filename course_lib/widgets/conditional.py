@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from course_lib import viz
-from course_lib.widgets.common import _ipywidgets
+from course_lib.widgets.common import _ipywidgets, controls_column, picture, status_line, style_sheet
 
 CUSTOM = "custom colour"
 
@@ -64,12 +64,15 @@ def style_sliders(G, enc=None, seed: int = 0, device=None, upscale: int = 3) -> 
     }
     button = W.Button(description="new face", icon="refresh")
     size = getattr(G, "size", 64)
-    image = W.Image(format="png", width=size * upscale, height=size * upscale)
-    status = W.Label()
-    view = StyleSliders(W.HBox([W.VBox([*c.values(), button]), W.VBox([image, status])]), c, image, status)
+    c["finish"].style.button_width = "78px"  # the three finishes on one line, at every redraw
+    image = picture(W, size * upscale, size * upscale)
+    status = status_line(W)
+    box = W.VBox([style_sheet(W), W.HBox([controls_column(W, [*c.values(), button], width=380), image]), status])
+    view = StyleSliders(box, c, image, status)
 
     def redraw(change=None) -> None:
         t0 = time.perf_counter()
+        c["lip_colour"].layout.display = None if c["lipstick"].value == CUSTOM else "none"  # only when it applies
         style = style_from_controls({k: w.value for k, w in c.items()})
         cond = torch.from_numpy(style.to_vector())[None].to(device)
         with torch.no_grad():

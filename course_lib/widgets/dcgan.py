@@ -3,15 +3,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
 from course_lib import viz
-from course_lib.widgets.common import _ipywidgets
-
-if TYPE_CHECKING:
-    pass
+from course_lib.widgets.common import _ipywidgets, controls_column, picture, status_line, style_sheet
 
 
 # --------------------------------------------------------------------------------------------------
@@ -61,9 +58,11 @@ def noise_sliders(G, n_directions: int = 5, z_dims=(0, 1, 2), seed: int = 0, dev
     controls.update({f"z{d}": W.FloatSlider(value=0.0, min=-3.0, max=3.0, step=0.25, description=f"z[{d}] + ") for d in z_dims})
     button = W.Button(description="new face", icon="refresh")
     size = getattr(G, "size", 64)
-    image = W.Image(format="png", width=size * upscale, height=size * upscale)
-    status = W.Label()
-    view = NoiseSliders(W.HBox([W.VBox([*controls.values(), button, status]), image]), controls, image, status)
+    image = picture(W, size * upscale, size * upscale)
+    status = status_line(W)
+    # Controls in a fixed column, the picture in a fixed pane, the status in its own row below: nothing moves.
+    box = W.VBox([style_sheet(W), W.HBox([controls_column(W, [*controls.values(), button], width=340), image]), status])
+    view = NoiseSliders(box, controls, image, status)
     device = next(G.parameters()).device if device is None else device
 
     def current_z():

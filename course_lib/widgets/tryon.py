@@ -14,7 +14,9 @@ import numpy as np
 import torch
 
 from course_lib import viz
-from course_lib.widgets.common import _ipywidgets
+from course_lib.widgets.common import (
+    _ipywidgets, controls_column, picture, placeholder_png, set_status, status_line, style_sheet,
+)
 
 SOURCES = ("SynthFace", "astronaut", "grace_hopper", "upload")
 CUSTOM = "custom colour"
@@ -36,6 +38,17 @@ def _display(img: np.ndarray) -> np.ndarray:
     size = (DISPLAY, max(1, round(w * DISPLAY / h)))
     mode = {"mode": "nearest"} if h < DISPLAY else {"mode": "bilinear", "antialias": True, "align_corners": False}
     return torch.nn.functional.interpolate(t, size=size, **mode)[0].permute(1, 2, 0).clamp(0, 1).numpy()
+
+
+def _display_before(values: dict[str, Any], state: "StudioState", before: np.ndarray) -> np.ndarray:
+    """``_display(before)``, kept while the source stays the same (it does not change with the makeup controls)."""
+    src = values["source"]
+    key = ("display", src, values["face"] if src == "SynthFace" else None)
+    owner = state.upload if src == "upload" else None  # a new upload must not reuse the last one's picture
+    hit = state.cache.get(key)
+    if hit is None or hit[0] is not owner or hit[1].shape[0] != DISPLAY:
+        hit = state.cache[key] = (owner, _display(before))
+    return hit[1]
 
 
 @dataclass
@@ -123,34 +136,62 @@ def tryon_studio(nets=None) -> Studio:
         "split": W.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.02, description="before|after"),
     }
     upload = W.FileUpload(accept="image/*", multiple=False, description="upload photo")
-    image, ref_image, status = W.Image(format="png"), W.Image(format="png", width=96, height=96), W.Label()
+    for name in ("mode", "finish", "method"):
+        c[name].style.button_width = "96px"  # the options on one line, whole, at every redraw
+    for name in ("lips", "eyes", "cheeks"):
+        c[name].indent, c[name].layout.width = False, "auto"
+    image, ref_image, status = picture(W, DISPLAY, DISPLAY), picture(W, 96, 96), status_line(W)
     state = StudioState()
-    controls = W.VBox([*c.values(), upload])
-    view = Studio(W.HBox([controls, W.VBox([image, W.HBox([W.Label("reference:"), ref_image]), status])]),
-                  c, image, ref_image, status, state)
+    regions = W.HBox([W.Label("regions", layout=W.Layout(width="90px")), c["lips"], c["eyes"], c["cheeks"]])
+    rows = [c[k] for k in ("source", "face", "mode", "lipstick", "lip_colour", "finish", "eyeshadow", "blush",
+                           "reference", "method", "intensity")] + [regions, c["split"], upload]
+    ref_row = W.HBox([W.Label("reference:"), ref_image])
+    box = W.VBox([style_sheet(W), W.HBox([controls_column(W, rows, width=400), W.VBox([image, ref_row])]), status])
+    view = Studio(box, c, image, ref_image, status, state)
+    blank = placeholder_png(DISPLAY, DISPLAY)
+
+    def show_only_what_applies(values: dict) -> None:
+        """Hide the controls the current choices ignore (the studio stays short, and no control is a no-op)."""
+        shade = values["mode"] == "shade"
+        visible = {"face": values["source"] == "SynthFace", "lip_colour": shade and values["lipstick"] == CUSTOM,
+                   **{k: shade for k in ("lipstick", "finish", "eyeshadow", "blush")},
+                   **{k: not shade for k in ("reference", "method")}}
+        for key, show in visible.items():
+            c[key].layout.display = None if show else "none"
+        ref_row.layout.display = None if not shade else "none"
+
+    def fail(message: str) -> None:
+        """An input failed: clear the picture (no stale result stays on screen) and say what to do."""
+        image.value = blank
+        ref_row.layout.display = "none"
+        set_status(status, message, error=True)
 
     def redraw(change=None) -> None:
         t0 = time.perf_counter()
         values = {k: w.value for k, w in c.items()}
+        show_only_what_applies(values)
         try:
             before, after, text = studio_render(values, state, nets)
-        except (ValueError, TypeError, ImportError) as err:  # bad input or a missing extra: say so, keep the last picture
-            status.value = f"cannot try on: {err}"
+        except (ValueError, TypeError, ImportError) as err:  # bad input or a missing extra: say so, clear the picture
+            fail(f"cannot try on: {err}")
             return
-        image.value = viz.to_png_bytes(viz.before_after(_display(before), _display(after), values["split"]))
+        image.value = viz.to_png_bytes(viz.before_after(_display_before(values, state, before), _display(after), values["split"]))
         if values["mode"] == "reference":
             ref_image.value = viz.to_png_bytes(state.cache[("reference", values["reference"])], upscale=2)
         view.last_ms = (time.perf_counter() - t0) * 1000
-        status.value = f"{text} | redrawn in {view.last_ms:.0f} ms"
+        set_status(status, f"{text} | redrawn in {view.last_ms:.0f} ms")
 
     def on_upload(change=None) -> None:
         try:
             state.upload = tryon.load_upload(upload.value)  # decoded in memory; never written anywhere
         except (ValueError, TypeError) as err:
-            status.value = f"cannot read the upload: {err}"
+            state.upload = None
+            fail(f"cannot read the upload: {err}")
             return
-        c["source"].value = "upload"
-        redraw()
+        if c["source"].value == "upload":
+            redraw()
+        else:
+            c["source"].value = "upload"  # redraws
 
     for w in c.values():
         w.observe(redraw, names="value")

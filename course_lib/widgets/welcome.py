@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from course_lib import viz
-from course_lib.widgets.common import SliderView, _ipywidgets
+from course_lib.widgets.common import SliderView, _ipywidgets, controls_column, picture, status_line, style_sheet
 
 if TYPE_CHECKING:
     pass
@@ -41,9 +41,8 @@ def welcome_slider(size: int = 96, upscale: int = 2) -> SliderView:
     W = _ipywidgets()
     slider = W.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.1, description="noise → image",
                            readout_format=".1f", continuous_update=True, style={"description_width": "initial"})
-    image = W.Image(format="png", width=size * upscale, height=size * upscale)
-    status = W.Label(value="")
-    view = SliderView(box=W.VBox([slider, image, status]), slider=slider, image=image, status=status)
+    image, status = picture(W, size * upscale, size * upscale), status_line(W)
+    view = SliderView(box=W.VBox([style_sheet(W), slider, image, status]), slider=slider, image=image, status=status)
 
     def redraw(change: dict | None = None) -> None:
         t0 = time.perf_counter()
@@ -112,9 +111,11 @@ def face_explorer(size: int = 128, seed: int = 0, upscale: int = 2) -> ExplorerV
         "eyeliner": pick("eyeliner", "none"),
         "intensity": W.FloatSlider(value=1.0, min=0.0, max=1.0, step=0.05, description="intensity"),
     }
-    image = W.Image(format="png", width=(2 * size + 4) * upscale, height=size * upscale)
-    status = W.Label()
-    view = ExplorerView(W.VBox([W.HBox([W.VBox(list(c.values())[:5]), W.VBox(list(c.values())[5:])]), image, status]),
+    c["finish"].style.button_width = "70px"
+    image, status = picture(W, (2 * size + 4) * upscale, size * upscale), status_line(W)
+    controls = list(c.values())
+    view = ExplorerView(W.VBox([style_sheet(W), W.HBox([controls_column(W, controls[:5], width=400),
+                                                        controls_column(W, controls[5:], width=340)]), image, status]),
                         c, image, status)
 
     def redraw(change: dict | None = None) -> None:
