@@ -1,4 +1,5 @@
 import numpy as np
+import torch
 import pytest
 
 from course_lib import widgets
@@ -174,3 +175,14 @@ def test_tryon_studio_redraws_and_reports(untrained_nets):
     assert view.status.value.startswith("cannot try on: no photo uploaded")
     view.controls["source"].value = "grace_hopper"
     assert "redrawn in" in view.status.value and view.last_ms > 0
+
+
+def test_ganspace_components_match_the_full_svd():
+    from course_lib.widgets.dcgan import _top_components
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(300, 40, generator=g) @ torch.diag(torch.linspace(5, 0.1, 40))  # a clear spectrum
+    x = x - x.mean(0)
+    fast = _top_components(x, 4, torch.Generator().manual_seed(1))
+    _, _, v = torch.linalg.svd(x, full_matrices=False)
+    torch.testing.assert_close((fast @ v[:4].T).abs().diag(), torch.ones(4), atol=1e-4, rtol=0)
