@@ -40,6 +40,7 @@ NOTEBOOKS = {"00_welcome": config.NOTEBOOKS_DIR, "03_dcgan_faces": config.SOLUTI
              "06_evaluation_fairness": config.SOLUTIONS_DIR}
 SHOTS = config.build_dir("e2e")
 PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the notebook on screen
+MAX_HEIGHT = 620  # CSS pixels: a widget must fit a 1280 x 800 screen below JupyterLab's bars
 TIMINGS: dict[str, list[float]] = {}
 
 
@@ -228,6 +229,11 @@ class Widget:
     def check_layout(self, what: str) -> None:
         assert self._place() == self.place, f"{self.key}, after {what}: the picture moved or changed size " \
                                             f"({self.place} -> {self._place()})"
+        fit = self.picture.evaluate("el => getComputedStyle(el).objectFit")
+        assert fit == "contain", f"{self.key}: the picture is drawn with object-fit {fit!r}, which can distort it"
+        height = self.box.bounding_box()["height"]
+        assert height <= MAX_HEIGHT, f"{self.key}, after {what}: the widget is {height:.0f} px tall; on a 1280 x 800 " \
+                                     f"screen it must fit in {MAX_HEIGHT} px with the notebook's own bars"
         sizes = self.status.evaluate(
             """el => { const b = el.getBoundingClientRect(), w = el.closest('.widget-vbox').getBoundingClientRect();
                        return {scrollWidth: el.scrollWidth, clientWidth: el.clientWidth, scrollHeight: el.scrollHeight,
@@ -394,6 +400,8 @@ def test_06_audit_explorer(lab_server, browser):
     def body():
         w = nb.widget(0)
         assert w.status.text_content().startswith("deep:"), w.status.text_content()
+        natural = w.picture.evaluate("el => [el.naturalWidth, el.naturalHeight, el.clientWidth, el.clientHeight]")
+        assert natural[:2] == natural[2:], f"the audit figure is scaled on screen (PNG and pane differ): {natural}"
         w.status.evaluate("""el => { window.__statuses = [];
             new MutationObserver(() => window.__statuses.push(el.textContent)).observe(el, {childList: true, subtree: true, characterData: true}); }""")
         for group in ("light", "medium"):
