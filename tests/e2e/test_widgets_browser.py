@@ -14,6 +14,7 @@ It saves a screenshot of each widget under ``build/e2e/`` and the redraw times s
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -219,6 +220,24 @@ class Widget:
         self.check_layout(what)
         return self.status.text_content()
 
+    # The controls as a student works them; each returns an action for ``act``.
+    def select(self, label: str, option: str | None = None, index: int | None = None):
+        select = self.control("widget-dropdown", label).locator("select")
+        return lambda: select.select_option(option) if index is None else select.select_option(index=index)
+
+    def toggle(self, label: str, option: str):
+        return lambda: self.control("widget-toggle-buttons", label).locator("button", has_text=option).click()
+
+    def slide(self, label: str, key: str, times: int = 1):
+        return _press(self.control("widget-slider", label).locator(".noUi-handle"), key, times)
+
+    def tick(self, label: str, on: bool):
+        box = self.control("widget-checkbox", label).locator("input")
+        return box.check if on else box.uncheck
+
+    def press(self, button: str):
+        return lambda: self.box.locator("button", has_text=button).click()
+
     def wait_status(self, text: str, timeout_s: float = 10) -> None:
         try:
             self.page.wait_for_function("([el, want]) => el.textContent.includes(want)",
@@ -257,81 +276,57 @@ def _press(handle, key: str, times: int = 1):
     return act
 
 
-def _notebook(browser, url, name):
+@contextlib.contextmanager
+def opened(browser, url: str, name: str):
+    """Open ``name`` in JupyterLab, run all its cells, yield it; on failure save a screenshot of the whole page."""
     nb = Notebook(browser, url, name)
     try:
         nb.run_all()
+        yield nb
     except Exception:
-        nb.page.screenshot(path=str(SHOTS / f"{name}-failure.png"))  # the whole page, to see what went wrong
-        nb.close()
-        raise
-    return nb
-
-
-def _guard(nb: Notebook, body) -> None:
-    try:
-        body()
-    except Exception:
-        nb.page.screenshot(path=str(SHOTS / f"{nb.name}-failure.png"), full_page=True)
+        nb.page.screenshot(path=str(SHOTS / f"{name}-failure.png"), full_page=True)
         raise
     finally:
         nb.close()
 
 
 def test_00_welcome_slider_and_face_explorer(lab_server, browser):
-    nb = _notebook(browser, lab_server, "00_welcome")
-
-    def body():
+    with opened(browser, lab_server, "00_welcome") as nb:
         w = nb.widget(0)
         assert w.status.text_content() == "slider at 0.0: redrawn"
         handle = w.box.locator(".noUi-handle").first
         w.act("three right-arrow presses", _press(handle, "ArrowRight", 3), expect_status="slider at 0.3: redrawn")
         w.screenshot("00_welcome_slider")
         e = nb.widget(1)
-        e.act("lipstick -> plum", lambda: e.control("widget-dropdown", "lipstick").locator("select").select_option("plum"),
-              expect_status="lipstick #6a1f48")
-        e.act("finish -> gloss", lambda: e.control("widget-toggle-buttons", "finish").locator("button", has_text="gloss").click(),
-              expect_status="gloss")
-        e.act("skin tone slider", _press(e.control("widget-slider", "skin tone").locator(".noUi-handle"), "ArrowRight", 2),
-              expect_status="tone 6.0")
+        e.act("lipstick -> plum", e.select("lipstick", "plum"), expect_status="lipstick #6a1f48")
+        e.act("finish -> gloss", e.toggle("finish", "gloss"), expect_status="gloss")
+        e.act("skin tone slider", e.slide("skin tone", "ArrowRight", 2), expect_status="tone 6.0")
         e.screenshot("00_welcome_explorer")
-    _guard(nb, body)
 
 
 def test_03_noise_sliders(lab_server, browser):
-    nb = _notebook(browser, lab_server, "03_dcgan_faces")
-
-    def body():
+    with opened(browser, lab_server, "03_dcgan_faces") as nb:
         w = nb.widget(0)
-        w.wait_status("face 3: centre")  # as it opened (a test cell moved the sliders and put them back)
-        w.act("direction 1 slider", _press(w.control("widget-slider", "direction 1").locator(".noUi-handle"), "ArrowRight", 2),
-              expect_status="pc1=+0.50")
-        w.act("z[1] slider", _press(w.control("widget-slider", "z[1] +").locator(".noUi-handle"), "ArrowLeft"),
-              expect_status="z1=-0.25")
-        w.act("new face", lambda: w.box.locator("button", has_text="new face").click(), expect_status="face 4:")
+        w.wait_status("face 3: centre")  # as it opened (the notebook moves a twin of it, not this one)
+        w.act("direction 1 slider", w.slide("direction 1", "ArrowRight", 2), expect_status="pc1=+0.50")
+        w.act("z[1] slider", w.slide("z[1] +", "ArrowLeft"), expect_status="z1=-0.25")
+        w.act("new face", w.press("new face"), expect_status="face 4:")
         w.screenshot("03_noise_sliders")
-    _guard(nb, body)
 
 
 def test_04_style_sliders(lab_server, browser):
-    nb = _notebook(browser, lab_server, "04_conditional_gan")
-
-    def body():
+    with opened(browser, lab_server, "04_conditional_gan") as nb:
         w = nb.widget(0)
         assert "lipstick read back as" in w.status.text_content()  # the read-back is on screen, whole
-        w.act("lipstick -> plum", lambda: w.control("widget-dropdown", "lipstick").locator("select").select_option("plum"),
-              expect_status="lipstick #6a1f48")
+        w.act("lipstick -> plum", w.select("lipstick", "plum"), expect_status="lipstick #6a1f48")
         for finish in ("gloss", "matte"):
-            w.act(f"finish -> {finish}", lambda: w.control("widget-toggle-buttons", "finish").locator(
-                "button", has_text=finish).click(), expect_status=finish)
-        w.act("eyeshadow -> a shade", lambda: w.control("widget-dropdown", "eyeshadow").locator("select").select_option(index=2),
-              expect_status="eyeshadow")
-        w.act("eyeliner on", lambda: w.control("widget-checkbox", "eyeliner").locator("input").check(), expect_status="eyeliner")
-        w.act("intensity slider", _press(w.control("widget-slider", "intensity").locator(".noUi-handle"), "ArrowLeft", 2))
-        w.act("new face", lambda: w.box.locator("button", has_text="new face").click(), expect_status="face 5:")
+            w.act(f"finish -> {finish}", w.toggle("finish", finish), expect_status=finish)
+        w.act("eyeshadow -> a shade", w.select("eyeshadow", index=2), expect_status="eyeshadow")
+        w.act("eyeliner on", w.tick("eyeliner", True), expect_status="eyeliner")
+        w.act("intensity slider", w.slide("intensity", "ArrowLeft", 2))
+        w.act("new face", w.press("new face"), expect_status="face 5:")
         assert "dE2000" in w.status.text_content()
         w.screenshot("04_style_sliders")
-    _guard(nb, body)
 
 
 def _png(width: int, height: int) -> bytes:
@@ -345,30 +340,22 @@ def _png(width: int, height: int) -> bytes:
 
 
 def test_05_tryon_studio(lab_server, browser):
-    nb = _notebook(browser, lab_server, "05_makeup_transfer")
-
-    def body():
+    with opened(browser, lab_server, "05_makeup_transfer") as nb:
         w = nb.widget(0)
         assert "redrawn in" in w.status.text_content()
         # The innermost row holding the "reference:" label (the outer rows hold it too).
         ref_row = w.box.locator(".widget-hbox", has=w.page.get_by_text("reference:", exact=True)).last
         assert ref_row.count() == 1 and "reference:" in ref_row.text_content()
         assert not ref_row.is_visible(), "the reference thumbnail shows in shade mode"
-        w.act("lipstick -> plum", lambda: w.control("widget-dropdown", "lipstick").locator("select").select_option("plum"),
-              expect_status="redrawn in")
-        w.act("split slider", _press(w.control("widget-slider", "before|after").locator(".noUi-handle"), "ArrowRight", 5),
-              expect_status="redrawn in")
+        w.act("lipstick -> plum", w.select("lipstick", "plum"), expect_status="redrawn in")
+        w.act("split slider", w.slide("before|after", "ArrowRight", 5), expect_status="redrawn in")
         # No blush is chosen, so the picture stays the same: only the status says the region is off.
-        w.act("cheeks off", lambda: w.control("widget-checkbox", "cheeks").locator("input").uncheck(),
-              expect_status="regions: lips, eyes |", picture_changes=False)
+        w.act("cheeks off", w.tick("cheeks", False), expect_status="regions: lips, eyes |", picture_changes=False)
         w.screenshot("05_studio_shade")
-        w.act("source -> astronaut", lambda: w.control("widget-dropdown", "source").locator("select").select_option("astronaut"),
-              expect_status="redrawn in", timeout_s=60)
+        w.act("source -> astronaut", w.select("source", "astronaut"), expect_status="redrawn in", timeout_s=60)
         # The split shows "before" over the astronaut's face (left of 0.6): the picture may stay the same.
-        w.act("mode -> reference", lambda: w.control("widget-toggle-buttons", "try on").locator("button", has_text="reference").click(),
-              expect_status="makeup of reference face", picture_changes=False)
-        w.act("split slider to the left", _press(w.control("widget-slider", "before|after").locator(".noUi-handle"), "ArrowLeft", 20),
-              expect_status="makeup of reference face")
+        w.act("mode -> reference", w.toggle("try on", "reference"), expect_status="makeup of reference face", picture_changes=False)
+        w.act("split slider to the left", w.slide("before|after", "ArrowLeft", 20), expect_status="makeup of reference face")
         ref_row.wait_for(state="visible", timeout=5_000)  # the reference thumbnail shows in reference mode
         w.screenshot("05_studio_reference_portrait")
         button = w.box.locator("button", has_text="upload photo")
@@ -391,13 +378,10 @@ def test_05_tryon_studio(lab_server, browser):
         # A flat colour has no face: the studio must say so and clear the picture, not show the last result.
         assert "redrawn in" in shown or ("cannot try on" in shown and "course-error" in (w.status.get_attribute("class") or "")), shown
         w.screenshot("05_studio_upload")
-    _guard(nb, body)
 
 
 def test_06_audit_explorer(lab_server, browser):
-    nb = _notebook(browser, lab_server, "06_evaluation_fairness", )
-
-    def body():
+    with opened(browser, lab_server, "06_evaluation_fairness") as nb:
         w = nb.widget(0)
         assert w.status.text_content().startswith("deep:"), w.status.text_content()
         natural = w.picture.evaluate("el => [el.naturalWidth, el.naturalHeight, el.clientWidth, el.clientHeight]")
@@ -405,12 +389,10 @@ def test_06_audit_explorer(lab_server, browser):
         w.status.evaluate("""el => { window.__statuses = [];
             new MutationObserver(() => window.__statuses.push(el.textContent)).observe(el, {childList: true, subtree: true, characterData: true}); }""")
         for group in ("light", "medium"):
-            w.act(f"group -> {group}", lambda: w.control("widget-dropdown", "skin tones").locator("select").select_option(group),
-                  expect_status=f"{group}: share of faces", timeout_s=60)
+            w.act(f"group -> {group}", w.select("skin tones", group), expect_status=f"{group}: share of faces", timeout_s=60)
         seen = w.page.evaluate("window.__statuses")
         assert any(s.startswith("drawing the light group") for s in seen), f"no busy message before the redraw: {seen}"
         w.screenshot("06_audit_explorer")
-    _guard(nb, body)
 
 
 def test_redraw_times_are_recorded():
