@@ -1,8 +1,11 @@
+import datetime
+
 import numpy as np
-import torch
 import pytest
+import torch
 
 from course_lib import widgets
+from course_lib.widgets.common import placeholder_png
 
 
 def test_noise_to_image_ends_are_noise_and_portrait():
@@ -173,8 +176,23 @@ def test_tryon_studio_redraws_and_reports(untrained_nets):
     assert view.image.value != first and "redrawn in" in view.status.value
     view.controls["source"].value = "upload"  # nothing uploaded yet: a message, not a crash
     assert view.status.value.startswith("cannot try on: no photo uploaded")
+    assert view.image.value == placeholder_png(288, 288) and "course-error" in view.status._dom_classes  # no stale result
     view.controls["source"].value = "grace_hopper"
-    assert "redrawn in" in view.status.value and view.last_ms > 0
+    assert "redrawn in" in view.status.value and view.last_ms > 0 and "course-error" not in view.status._dom_classes
+
+
+def test_tryon_studio_shows_only_the_controls_that_apply_and_clears_a_bad_upload(untrained_nets):
+    view = widgets.tryon_studio(nets=untrained_nets)
+    hidden = {k for k, w in view.controls.items() if w.layout.display == "none"}
+    assert hidden == {"lip_colour", "reference", "method"}  # shade mode, a catalogue lipstick
+    view.controls["mode"].value = "reference"
+    hidden = {k for k, w in view.controls.items() if w.layout.display == "none"}
+    assert hidden == {"lipstick", "lip_colour", "finish", "eyeshadow", "blush"}
+    upload = next(w for w in view.box.children[1].children[0].children if type(w).__name__ == "FileUpload")
+    upload.value = ({"name": "notes.txt", "type": "text/plain", "size": 4, "content": memoryview(b"text"),
+                     "last_modified": datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)},)
+    assert view.status.value.startswith("cannot read the upload: the upload is not an image")
+    assert " object at 0x" not in view.status.value and view.image.value == placeholder_png(288, 288)
 
 
 def test_ganspace_components_match_the_full_svd():
