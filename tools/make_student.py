@@ -31,7 +31,8 @@ class MarkerError(ValueError):
     """A solution marker is unbalanced; the message names the notebook and the cell."""
 
 
-def _source(cell: dict) -> str:
+def cell_source(cell: dict) -> str:
+    """A cell's text (Jupyter stores it as one string or as a list of lines)."""
     src = cell.get("source", "")
     return "".join(src) if isinstance(src, list) else src
 
@@ -72,7 +73,7 @@ def make_student(nb: dict, name: str) -> dict:
         new = copy.deepcopy(cell)
         where = f"{name}, cell {index} ({cell.get('cell_type')})"
         if cell.get("cell_type") in ("code", "markdown"):
-            text = strip_solutions(_source(cell), cell["cell_type"], where)
+            text = strip_solutions(cell_source(cell), cell["cell_type"], where)
             new["source"] = text
         if new.get("cell_type") == "code":
             new["outputs"], new["execution_count"] = [], None

@@ -24,6 +24,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_student import cell_source, dumps  # noqa: E402  (the notebooks' one reader and writer)
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "notebook_runtimes.json"
 SOLUTIONS = ROOT / "solutions"
@@ -66,20 +69,12 @@ def _cells(path: Path) -> tuple[dict, list]:
     return nb, nb["cells"]
 
 
-def _source(cell: dict) -> str:
-    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-
-
-def _save(path: Path, nb: dict) -> None:
-    path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
-
-
 def targets() -> list[tuple[str, str]]:
     """Every (where, text) that shows runtimes: the README, notebook 00's table, each notebook's header."""
     found = [("README.md", README.read_text())]
     for path in sorted(SOLUTIONS.glob("[0-9][0-9]_*.ipynb")):
         _, cells = _cells(path)
-        found.append((path.name, _source(cells[0])))
+        found.append((path.name, cell_source(cells[0])))
     return found
 
 
@@ -116,13 +111,13 @@ def sync(results: dict | None = None) -> None:
     README.write_text(_rewrite_rows(README.read_text(), figures))
     for path in sorted(SOLUTIONS.glob("[0-9][0-9]_*.ipynb")):
         nb, cells = _cells(path)
-        text = _source(cells[0])
+        text = cell_source(cells[0])
         new = _rewrite_rows(text, figures)
         if path.name[:2] in figures:
             new = HEADER.sub(lambda m: _header(m, figures[path.name[:2]]), new)
         if new != text:
             cells[0]["source"] = new
-            _save(path, nb)
+            path.write_text(dumps(nb))
             print(f"updated {path.relative_to(ROOT)}")
 
 

@@ -132,8 +132,7 @@ def audit_explorer(samples: Mapping[str, tuple], triplets: Mapping | None = None
     _check_samples(samples)
     group = W.Dropdown(options=list(metrics.TONE_GROUPS), value="deep", description="skin tones")
     status = status_line(W)
-    image = None  # built after the first figure, at that figure's size
-    view = AuditView(None, group, image, status)
+    view = AuditView(None, group, None, status)  # box and picture come with the first figure, at its size
 
     def draw() -> bytes:
         fig = audit_figure(group.value, samples, triplets, outputs, scores, n=n, examples=examples)
@@ -141,20 +140,23 @@ def audit_explorer(samples: Mapping[str, tuple], triplets: Mapping | None = None
         plt.close(fig)
         return png
 
-    def redraw(change: dict | None = None) -> None:
-        t0 = time.perf_counter()
-        set_status(status, f"drawing the {group.value} group... (about a second)")  # sent before the work starts
-        view.image.value = draw()
+    def show(png: bytes, t0: float) -> None:
+        view.image.value = png
         view.last_ms = (time.perf_counter() - t0) * 1000
         set_status(status, summary_text(group_summary(group.value, samples, scores)) + f": redrawn in {view.last_ms:.0f} ms")
 
+    def redraw(change: dict | None = None) -> None:
+        t0 = time.perf_counter()
+        set_status(status, f"drawing the {group.value} group... (about a second)")  # sent before the work starts
+        show(draw(), t0)
+
+    t0 = time.perf_counter()
     first = draw()
-    width, height = _png_size(first)
     # The pane keeps the first figure's size in CSS pixels (no stretching); other groups' figures fit inside it.
-    view.image = picture(W, width, height)
+    view.image = picture(W, *_png_size(first))
     view.box = W.VBox([style_sheet(W), group, status, view.image])  # dropdown and status above the figure: both in view
+    show(first, t0)
     group.observe(redraw, names="value")
-    redraw()
     return view
 
 

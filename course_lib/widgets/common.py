@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from course_lib import viz
+
 # One style sheet for every widget (a <style> element applies wherever it sits in the page).
 _CSS = """<style>
 .course-status { white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
@@ -51,20 +53,15 @@ def style_sheet(W) -> Any:
 def controls_column(W, children: list, width: int = 380) -> Any:
     """A column of controls of fixed width; each control fills it (values and read-outs are not clipped)."""
     for child in children:
-        if isinstance(child, (W.Box, W.ToggleButtons)):  # a row of buttons keeps its own width (100% wraps it)
-            if isinstance(child, W.ToggleButtons):
-                child.style.description_width = "90px"
-            continue
         if hasattr(child, "style") and hasattr(child.style, "description_width"):
             child.style.description_width = "90px"
-        child.layout.width = "100%"
+        if not isinstance(child, (W.Box, W.ToggleButtons)):  # a row of buttons keeps its own width (100% wraps it)
+            child.layout.width = "100%"
     return W.VBox(children, layout=W.Layout(width=f"{width}px", flex="0 0 auto"))
 
 
 def placeholder_png(width: int, height: int) -> bytes:
     """A plain light-grey PNG: what the picture pane shows while the input is wrong (never a stale result)."""
-    from course_lib import viz
-
     return viz.to_png_bytes(np.full((max(1, height // 8), max(1, width // 8), 3), PLACEHOLDER_GREY, dtype=np.float32))
 
 

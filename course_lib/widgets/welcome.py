@@ -4,15 +4,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from course_lib import viz
 from course_lib.widgets.common import SliderView, _ipywidgets, controls_column, picture, status_line, style_sheet
-
-if TYPE_CHECKING:
-    pass
 
 
 @lru_cache(maxsize=4)
