@@ -250,25 +250,27 @@ def portraits() -> dict:
 
 
 def face_batches(batch_size: int, size: int = 64, seed: int = 0, makeup: bool | float = 0.5,
-                 n: int | None = None, with_style: bool = False) -> Callable[[int], Tensor | tuple[Tensor, Tensor]]:
+                 n: int | None = None, with_style: bool = False, rank: int = 0,
+                 world: int = 1) -> Callable[[int], Tensor | tuple[Tensor, Tensor]]:
     """Return ``batch(step) -> (batch_size, 3, size, size)`` of SynthFaces for ``train.fit``.
 
     With ``with_style`` each batch is ``(images, styles)``, the styles as ``(batch_size, 15)`` vectors
     (``makeup.VECTOR_FIELDS``): the conditions of 04_conditional_gan.
 
-    Batch ``step`` holds faces ``step * batch_size ...`` (offset per process under torchrun), so a resumed
-    run sees exactly the batches it would have seen. ``n`` limits the data set to ``n`` faces, cycled
+    Batch ``step`` holds faces ``step * batch_size ...``, so a resumed run sees exactly the batches it would
+    have seen. Under torchrun each of ``world`` processes passes its ``rank`` (``train.distributed.rank_and_world()``)
+    and draws its own faces: batch ``step`` of rank ``r`` starts at face ``(step * world + r) * batch_size``. ``n`` limits the data set to ``n`` faces, cycled
     in a fixed shuffled order (a finite training set, as with real data); None = always fresh faces.
     Taught in 03_dcgan_faces, section 1.
     """
     from course_lib import faces
-    from course_lib.train import distributed
 
     batch_size, seed = validate.integer(batch_size, "batch_size", 1), validate.integer(seed, "seed", 0)
     size = faces.check_size(size)  # here, not at the first batch
     if n is not None:
         n = validate.integer(n, "n", 1)
-    rank, world = distributed.rank_and_world()
+    world = validate.integer(world, "world", 1)
+    rank = validate.integer(rank, "rank", 0, world - 1)
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)) if n is not None else None
 
     def batch(step: int) -> Tensor:

@@ -85,6 +85,20 @@ def test_face_batches_are_a_pure_function_of_the_step():
     assert len({tuple(x.flatten()[:50].tolist()) for x in seen}) == 6
 
 
+def test_face_batches_shard_the_faces_between_processes():
+    """Under torchrun, rank r of `world` draws its own faces; together the ranks draw what one process would."""
+    one = data.face_batches(2, size=32, seed=3)
+    ranks = [data.face_batches(2, size=32, seed=3, rank=r, world=2) for r in range(2)]
+    for step in range(2):  # step s of rank r is batch 2 s + r of a single process
+        for r in range(2):
+            assert torch.equal(ranks[r](step), one(2 * step + r))
+    assert not torch.equal(ranks[0](0), ranks[1](0))
+    with pytest.raises(ValueError, match=r"rank must be an int >= 0 and <= 1, got 2"):
+        data.face_batches(2, rank=2, world=2)
+    with pytest.raises(ValueError, match=r"world must be an int >= 1, got 0"):
+        data.face_batches(2, world=0)
+
+
 def test_triplet_targets_equal_direct_renders():
     from course_lib import faces, makeup
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_lib import colour, faces, makeup
+from course_lib import colour, config, faces, makeup
 
 LIP_STYLE = makeup.MakeupStyle(lipstick="plum", lip_opacity=1.0, finish="satin")
 # faces.face_uniforms(0, [0, 7])[:, :3], recorded when the hash was written (exact in float64)
@@ -169,12 +169,21 @@ def test_sampled_identities_are_valid_and_varied():
     assert all(not s.is_bare for s in worn) and np.mean([s.lipstick is not None for s in worn]) > 0.7
 
 
-def test_gallery_command_writes_a_png(tmp_path):
-    from course_lib.faces.__main__ import main
+def test_gallery_tool_writes_a_png_of_the_faces(tmp_path, capsys):
+    import importlib.util
 
+    spec = importlib.util.spec_from_file_location("gallery", config.REPO_ROOT / "tools" / "gallery.py")
+    gallery = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gallery)
     out = tmp_path / "gallery.png"
-    assert main(["--gallery", str(out), "--n", "4", "--size", "32"]) == 0
-    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert gallery.main([str(out), "--n", "4", "--size", "32"]) == 0
+    from PIL import Image
+
+    with Image.open(out) as img:
+        assert img.format == "PNG" and img.size == (2 * 32 + 3 * 2, 2 * 32 + 3 * 2)  # 2 x 2 faces, 2 px padding
+    assert "wrote 4 faces" in capsys.readouterr().out
+    with pytest.raises(SystemExit):  # not a PNG name
+        gallery.main([str(tmp_path / "gallery.jpg")])
 
 
 def test_compile_command_readies_the_renderer(capsys):
@@ -182,7 +191,7 @@ def test_compile_command_readies_the_renderer(capsys):
 
     assert main(["--compile"]) == 0
     assert "renderer ready" in capsys.readouterr().out
-    with pytest.raises(SystemExit):  # one task or the other, not none
+    with pytest.raises(SystemExit):  # the one task must be asked for
         main([])
 
 

@@ -31,6 +31,12 @@ def log(msg: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
+def shard() -> dict:
+    """This process's ``rank`` and ``world`` for ``data.face_batches``: each torchrun process draws its own faces."""
+    rank, world = train.distributed.rank_and_world()
+    return {"rank": rank, "world": world}
+
+
 def is_main() -> bool:
     """Only rank 0 evaluates and writes checkpoints (every rank holds the same weights)."""
     return train.distributed.rank_and_world()[0] == 0
@@ -114,7 +120,7 @@ def build_dcgan64(fast: bool, directory: Path, command: str) -> None:
             f"D(x) {h['d_real'][-1]:.2f} D(G(z)) {h['d_fake'][-1]:.2f} r1 {h['r1'][-1]:.3f} {h['img_per_s'][-1]:.0f} img/s")
 
     run_dir = config.build_dir("runs", "dcgan64-" + DCGAN64_RECIPE.name + ("-fast" if fast else ""))
-    run = train.fit(G, D, data.face_batches(cfg.batch_size, size=DCGAN64["size"], seed=cfg.seed, makeup=0.5), cfg,
+    run = train.fit(G, D, data.face_batches(cfg.batch_size, size=DCGAN64["size"], seed=cfg.seed, makeup=0.5, **shard()), cfg,
                     device=DEVICE, run_dir=run_dir, callbacks=[report], callback_every=250, progress=False)
     if not is_main():
         return
@@ -158,7 +164,8 @@ def build_cgan64(fast: bool, directory: Path, command: str) -> None:
             f"G {h['style_g'][-1]:.3f} {h['img_per_s'][-1]:.0f} img/s")
 
     run_dir = config.build_dir("runs", "cgan64-" + CGAN64_RECIPE.name + ("-fast" if fast else ""))
-    batches = data.face_batches(cfg.batch_size, size=CGAN64["size"], seed=cfg.seed, makeup=0.85, with_style=True)
+    batches = data.face_batches(cfg.batch_size, size=CGAN64["size"], seed=cfg.seed, makeup=0.85, with_style=True,
+                               **shard())
     run = train.fit(G, D, batches, cfg, device=DEVICE, run_dir=run_dir, callbacks=[report], callback_every=250, progress=False)
     if not is_main():
         return

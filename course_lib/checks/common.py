@@ -17,7 +17,7 @@ class CheckError(AssertionError):
     """The student's answer differs from the reference; the message explains how."""
 
 
-def _your_line(tb) -> str:
+def your_line(tb) -> str:
     """Where in the student's code an exception started: the last frame outside the library and installed packages."""
     def library(filename: str) -> bool:
         name = filename.replace("\\", "/")
@@ -44,7 +44,7 @@ def guarded(check: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as err:  # noqa: BLE001 (any error of the student's code is reported, not re-raised raw)
             first = str(err).strip().splitlines()[0] if str(err).strip() else ""
             raise CheckError(f"{check.__name__.removeprefix('check_')}: your function raised {type(err).__name__}"
-                             f"{': ' + first if first else ''}{_your_line(err.__traceback__)}. Fix that first; "
+                             f"{': ' + first if first else ''}{your_line(err.__traceback__)}. Fix that first; "
                              f"the check runs your function on small inputs described in its docstring.") from None
         finally:
             np.random.set_state(np_state)
@@ -53,11 +53,11 @@ def guarded(check: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _fail(message: str) -> None:
+def fail(message: str) -> None:
     raise CheckError(message)
 
 
-def _ok(message: str) -> None:
+def confirm(message: str) -> None:
     print(f"✓ {message}")
 
 
@@ -79,10 +79,10 @@ def library_hidden(*where: tuple[object, str]) -> Iterator[None]:
             setattr(owner, name, value)
 
 
-def _passed(name: str, detail: str) -> None:
+def passed(name: str, detail: str) -> None:
     print(f"✓ {name} is correct ({detail}).")
 
 
-def _close(a: Tensor, b: Tensor, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
+def close_enough(a: Tensor, b: Tensor, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
     a, b = torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64)
     return a.shape == b.shape and bool(torch.isfinite(a).all()) and torch.allclose(a, b, rtol=rtol, atol=atol)

@@ -6,7 +6,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from course_lib.checks.common import CheckError, _passed
+from course_lib.checks.common import CheckError, passed
 
 
 def _parts(channels: int = 4, cond_dim: int = 3, seed: int = 0):
@@ -29,7 +29,7 @@ def check_film(fn: Callable) -> None:
     if not isinstance(got, torch.Tensor) or got.shape != x.shape:
         raise CheckError(f"film must return a tensor shaped like x {tuple(x.shape)}, got {getattr(got, 'shape', type(got).__name__)}")
     if torch.allclose(got, expected, atol=1e-5):
-        _passed("film", "scale and shift from the condition, after normalising")
+        passed("film", "scale and shift from the condition, after normalising")
         return
     mistakes = [
         (x * gamma(cond)[:, :, None, None] + beta(cond)[:, :, None, None], "normalise first: gamma and beta act on bn(x), not on x"),
@@ -57,7 +57,7 @@ def check_projection_logits(fn: Callable) -> None:
     if got.shape != (6,):
         raise CheckError(f"return logits of shape (B,) = (6,), got {tuple(got.shape)}")
     if torch.allclose(got, expected, atol=1e-5):
-        _passed("projection logits", "psi(h) plus the inner product of embed(c) with h")
+        passed("projection logits", "psi(h) plus the inner product of embed(c) with h")
         return
     mistakes = [
         (psi(h)[:, 0], "the condition is missing: add the projection term (embed(cond) * h).sum(1)"),

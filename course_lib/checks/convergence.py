@@ -12,7 +12,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from course_lib.checks.common import CheckError, _fail, _ok, library_hidden
+from course_lib.checks.common import CheckError, fail, confirm, library_hidden
 
 
 def _mbstd_variants(x: torch.Tensor, g: int) -> dict[str, torch.Tensor]:
@@ -50,49 +50,49 @@ def check_minibatch_std(fn: Callable[[torch.Tensor, int], torch.Tensor]) -> None
         except CheckError:
             raise
         except Exception as err:  # noqa: BLE001 - any error in the student's code becomes a hint
-            _fail(f"minibatch_std(x of shape (8, 5, 3, 3), 4) raised {type(err).__name__}: {err}")
+            fail(f"minibatch_std(x of shape (8, 5, 3, 3), 4) raised {type(err).__name__}: {err}")
         if not isinstance(out, torch.Tensor) or tuple(out.shape) != (8, 6, 3, 3):
-            _fail(f"for x of shape (8, 5, 3, 3) the output must be (8, 6, 3, 3): the input with one channel appended "
+            fail(f"for x of shape (8, 5, 3, 3) the output must be (8, 6, 3, 3): the input with one channel appended "
                   f"(torch.cat along dim 1); got {tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__}")
         if not torch.equal(out[:, :5], x):
-            _fail("the first C channels must be x itself, unchanged; the new channel goes last")
+            fail("the first C channels must be x itself, unchanged; the new channel goes last")
         extra = out[:, 5]
         if not torch.allclose(extra, extra[:, :1, :1].expand_as(extra)):
-            _fail("the appended channel must be constant over height and width (one number per sample, broadcast)")
+            fail("the appended channel must be constant over height and width (one number per sample, broadcast)")
         want = reference(x, 4)[:, 5, 0, 0]
         got = extra[:, 0, 0]
         if not torch.allclose(got, want, rtol=1e-4, atol=1e-6):
             for mistake, value in _mbstd_variants(x, 4).items():
                 if torch.allclose(got, value, rtol=1e-4, atol=1e-6):
-                    _fail(f"your appended channel is {mistake}")
-            _fail(f"the appended values {got.numpy().round(4)} should be {want.numpy().round(4)}: for each group of "
+                    fail(f"your appended channel is {mistake}")
+            fail(f"the appended values {got.numpy().round(4)} should be {want.numpy().round(4)}: for each group of "
                   "group_size consecutive samples, the population std of every feature over the group, averaged over "
                   "features and positions")
         x6 = x[:6]
         try:
             out6 = fn(x6.clone(), 4)
         except Exception as err:  # noqa: BLE001
-            _fail(f"a batch of 6 with group_size 4 raised {type(err).__name__}: {err}. When B is not a multiple of "
+            fail(f"a batch of 6 with group_size 4 raised {type(err).__name__}: {err}. When B is not a multiple of "
                   "group_size, use the largest group size that divides B (math.gcd(B, group_size))")
         if not torch.allclose(out6[:, 5, 0, 0], reference(x6, 4)[:, 5, 0, 0], rtol=1e-4, atol=1e-6):
-            _fail("a batch of 6 with group_size 4 must use groups of math.gcd(6, 4) = 2 consecutive samples")
+            fail("a batch of 6 with group_size 4 must use groups of math.gcd(6, 4) = 2 consecutive samples")
         same = x[:1].expand(4, -1, -1, -1).clone().requires_grad_(True)
         out_same = fn(same, 4)
         out_same[:, -1].sum().backward()
         if same.grad is None or not torch.isfinite(same.grad).all():
-            _fail("for four identical samples the gradient is NaN or missing: the square root of 0 has an infinite "
+            fail("for four identical samples the gradient is NaN or missing: the square root of 0 has an infinite "
                   "slope, so add 1e-8 to the variance before the square root")
         if out_same[0, -1, 0, 0].item() > 1e-3:
-            _fail(f"four identical samples must have a std of ~0, you give {out_same[0, -1, 0, 0].item():.4f}")
+            fail(f"four identical samples must have a std of ~0, you give {out_same[0, -1, 0, 0].item():.4f}")
         xg = x.clone().requires_grad_(True)
         xr = x.clone().requires_grad_(True)
         weights = torch.randn(8, generator=gen)
         (fn(xg, 4)[:, 5, 0, 0] * weights).sum().backward()
         (reference(xr, 4)[:, 5, 0, 0] * weights).sum().backward()
         if xg.grad is None or not torch.allclose(xg.grad, xr.grad, rtol=1e-3, atol=1e-6):
-            _fail("the appended std does not pass D's gradient back to the images as it should: keep it in the graph "
+            fail("the appended std does not pass D's gradient back to the images as it should: keep it in the graph "
                   "(no .detach(), .item() or torch.no_grad()), so that G learns what a varied batch looks like")
-    _ok("minibatch_std appends each group's mean feature std, with a finite gradient even for identical samples.")
+    confirm("minibatch_std appends each group's mean feature std, with a finite gradient even for identical samples.")
 
 
 class _TinyD(nn.Module):
@@ -157,24 +157,24 @@ def check_r1_penalty(fn: Callable[[nn.Module, torch.Tensor, float], torch.Tensor
             except CheckError:
                 raise
             except Exception as err:  # noqa: BLE001
-                _fail(f"r1_penalty(D, x_real of shape (6, 3, 4, 4), {gamma}) raised {type(err).__name__}: {err}")
+                fail(f"r1_penalty(D, x_real of shape (6, 3, 4, 4), {gamma}) raised {type(err).__name__}: {err}")
             if not isinstance(got, torch.Tensor) or got.dim() != 0:
-                _fail(f"return the penalty as a 0-dim tensor (so it can be added to D's loss), got "
+                fail(f"return the penalty as a 0-dim tensor (so it can be added to D's loss), got "
                       f"{type(got).__name__}{' of shape ' + str(tuple(got.shape)) if isinstance(got, torch.Tensor) else ''}")
             if x.requires_grad or x.grad is not None:
-                _fail("your function changed x_real itself (it now requires grad): work on "
+                fail("your function changed x_real itself (it now requires grad): work on "
                       "x = x_real.detach().requires_grad_(True)")
             if any(p.grad is not None for p in D.parameters()):
-                _fail("your function left gradients in D's weights: return the penalty and let D's step call backward()")
+                fail("your function left gradients in D's weights: return the penalty and let D's step call backward()")
             want = _r1_reference(D, x, gamma)
             if not torch.allclose(got.detach().float(), want.detach(), rtol=1e-4, atol=1e-7):
                 for mistake, value in _r1_variants(D, x, gamma).items():
                     if math.isclose(float(got.detach()), value, rel_tol=1e-4, abs_tol=1e-7):
-                        _fail(f"your penalty is {mistake}")
-                _fail(f"with gamma = {gamma} the penalty should be {float(torch.as_tensor(want).detach()):.6f}, you give {float(got.detach()):.6f}: "
+                        fail(f"your penalty is {mistake}")
+                fail(f"with gamma = {gamma} the penalty should be {float(torch.as_tensor(want).detach()):.6f}, you give {float(got.detach()):.6f}: "
                       "(gamma / 2) times the batch mean of each sample's squared gradient norm ||d D(x_i) / d x_i||^2")
             if not got.requires_grad:
-                _fail("the penalty does not reach D's weights: torch.autograd.grad needs create_graph=True, so that "
+                fail("the penalty does not reach D's weights: torch.autograd.grad needs create_graph=True, so that "
                       "backward() can differentiate the gradient itself")
             params = list(D.parameters())  # (the last bias does not change grad_x D, so its gradient is None)
             grads = torch.autograd.grad(got, params, allow_unused=True)
@@ -184,6 +184,6 @@ def check_r1_penalty(fn: Callable[[nn.Module, torch.Tensor, float], torch.Tensor
             grads_ref = [z if g is None else g for g, z in zip(grads_ref, zero)]
             if not any(g.abs().sum() > 0 for g in grads) or any(
                     not torch.allclose(g, r, rtol=1e-3, atol=1e-6) for g, r in zip(grads, grads_ref)):
-                _fail("the penalty's gradient with respect to D's weights differs from the reference's: keep the whole "
+                fail("the penalty's gradient with respect to D's weights differs from the reference's: keep the whole "
                       "computation in the graph (create_graph=True, no .detach() on the gradient)")
-    _ok("r1_penalty is (gamma / 2) E ||grad_x D(x)||^2 on real data, and its gradient reaches D's weights.")
+    confirm("r1_penalty is (gamma / 2) E ||grad_x D(x)||^2 on real data, and its gradient reaches D's weights.")

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from course_lib import metrics
-from course_lib.checks.common import CheckError, _passed
+from course_lib.checks.common import CheckError, passed
 
 
 def _feature_sets(seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -79,7 +79,7 @@ def check_fid(fn: Callable) -> None:
     same = fn(_feature_sets()[0][0], _feature_sets()[0][0])
     if abs(float(np.real(same))) > 1e-6 * max(1.0, float(np.trace(np.cov(_feature_sets()[0][0], rowvar=False)))):
         raise CheckError(f"fid of a set with itself must be 0, got {float(np.real(same)):.3g}: check the cross term")
-    _passed("fid", "matches the closed form on correlated Gaussians, and FID(x, x) = 0")
+    passed("fid", "matches the closed form on correlated Gaussians, and FID(x, x) = 0")
 
 
 def check_precision_recall(fn: Callable) -> None:
@@ -114,7 +114,7 @@ def check_precision_recall(fn: Callable) -> None:
                              "in some real ball, recall real points that lie in some fake ball")
         raise CheckError(f"with k={k} expected precision {ref['precision']:.3f} and recall {ref['recall']:.3f}, "
                          f"got {p:.3f} and {r:.3f}")
-    _passed("precision_recall", "k-NN manifolds around real and fake points")
+    passed("precision_recall", "k-NN manifolds around real and fake points")
 
 
 def _pr_variants(real: np.ndarray, fake: np.ndarray, k: int) -> tuple[tuple[float, float], tuple[float, float]]:

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_lib import losses, metrics, models, train
-from course_lib.checks.common import CheckError, _close, _passed, _your_line
+from course_lib.checks.common import CheckError, close_enough, passed, your_line
 
 Tensor = torch.Tensor
 sp = F.softplus
@@ -52,7 +52,7 @@ def _check_logit_gradients(name: str, out: Tensor, inputs: list[Tensor], referen
             raise CheckError(f"{name} has the right value for {label} but no gradient reaches {arg}: the term with "
                              f"{arg} is detached (.detach(), .item(), torch.no_grad() or a numpy detour), so training "
                              f"would ignore it.")
-        if not _close(got, want, rtol=1e-3, atol=1e-6):
+        if not close_enough(got, want, rtol=1e-3, atol=1e-6):
             raise CheckError(f"{name} has the right value for {label} but the wrong gradient with respect to {arg}; "
                              f"build the loss from {arg} with torch operations only.")
 
@@ -66,7 +66,7 @@ def _check_logit_loss(name: str, fn: Callable[..., Tensor], reference: Callable[
         try:
             out = fn(*inputs)
         except Exception as err:
-            raise CheckError(f"{name} raised {type(err).__name__}: {err}{_your_line(err.__traceback__)} (input: {label}). Remember the inputs are "
+            raise CheckError(f"{name} raised {type(err).__name__}: {err}{your_line(err.__traceback__)} (input: {label}). Remember the inputs are "
                              "logits, any real number, not probabilities.") from err
         if not isinstance(out, torch.Tensor):
             raise CheckError(f"{name} returned a {type(out).__name__}; return a torch tensor built with torch "
@@ -79,7 +79,7 @@ def _check_logit_loss(name: str, fn: Callable[..., Tensor], reference: Callable[
                              ".detach(), numpy or math functions inside the loss.")
         expected = reference(*(t.double() for t in args))
         got = out.detach().double().reshape(())
-        if _close(got, expected):
+        if close_enough(got, expected):
             _check_logit_gradients(name, out, inputs, reference, args, label)
             continue
         if not torch.isfinite(got):
@@ -91,7 +91,7 @@ def _check_logit_loss(name: str, fn: Callable[..., Tensor], reference: Callable[
                         "into log-probabilities stably: " + fix)
             raise CheckError(f"{name} gave {got.item()} for {label}: {hint}.")
         for message, mistake in mistakes.items():
-            if _close(got, mistake(*(t.double() for t in args))):
+            if close_enough(got, mistake(*(t.double() for t in args))):
                 raise CheckError(f"{name} differs from the reference for {label}: {message}")
         if "extreme" in label or "50" in label:
             raise CheckError(f"{name} is right on ordinary logits but gives {got.item():.4f} instead of "
@@ -99,7 +99,7 @@ def _check_logit_loss(name: str, fn: Callable[..., Tensor], reference: Callable[
                              "caps the loss; softplus is exact for any logit.")
         raise CheckError(f"{name} gives {got.item():.6f} for {label}, the reference gives {expected.item():.6f}. "
                          "Check the formula term by term against the markdown above.")
-    _passed(name, f"{len(cases)} inputs, including logits of +-50 and -120")
+    passed(name, f"{len(cases)} inputs, including logits of +-50 and -120")
 
 
 def check_d_loss_minimax(fn: Callable[[Tensor, Tensor], Tensor]) -> None:
@@ -165,18 +165,18 @@ def check_optimal_d(fn: Callable[[Tensor, Tensor], Tensor]) -> None:
             raise CheckError(f"optimal_d returned shape {tuple(out.shape)}; it must have the grid's shape {tuple(pd.shape)}, "
                              "one value of D* per grid point (elementwise operations only, no sum or mean).")
         expected = metrics.optimal_discriminator(pd, pg)
-        if _close(out, expected, rtol=1e-4, atol=1e-6):
+        if close_enough(out, expected, rtol=1e-4, atol=1e-6):
             continue
         for message, mistake in mistakes.items():
             with torch.no_grad():
                 wrong = mistake(pd, pg)
             keep = torch.isfinite(wrong)
-            if keep.any() and _close(out[keep], wrong[keep], rtol=1e-4, atol=1e-6):
+            if keep.any() and close_enough(out[keep], wrong[keep], rtol=1e-4, atol=1e-6):
                 raise CheckError(f"optimal_d on {label}: {message}")
         bad = (out - expected).abs().nan_to_num(math.inf).argmax()
         raise CheckError(f"optimal_d on {label}: at x = {x[bad]:.2f} you return {out[bad].item():.5f}, D* is "
                          f"{expected[bad].item():.5f} (p_data = {pd[bad]:.4g}, p_g = {pg[bad]:.4g}).")
-    _passed("optimal_d", "two grids, one where p_g vanishes")
+    passed("optimal_d", "two grids, one where p_g vanishes")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -270,7 +270,7 @@ def check_gradient_penalty(fn: Callable[..., Tensor]) -> None:
         raise CheckError(f"{name}: the interpolates leave the line from x_real to x_fake (a test built for it gives "
                          f"{spread:.4f}, not 1). Draw one eps per sample, shaped (B, 1, ..., 1) so it broadcasts over "
                          f"the sample's features, not one per element (torch.rand_like(x_real)).")
-    _passed(name, "linear D with known gradient, gradient reaches D, random per-sample interpolates")
+    passed(name, "linear D with known gradient, gradient reaches D, random per-sample interpolates")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -336,4 +336,4 @@ def check_d_step(fn: Callable[..., dict[str, Any]]) -> None:
                     math.isclose(value, mean_logit[key], rel_tol=1e-4, abs_tol=1e-5) else "")
             raise CheckError(f"{name} reports {key} = {shown}; D's mean verdict on that batch, as a probability "
                              f"(before the update), is {stats_ref[key]:.4f}.{hint}")
-    _passed(name, "same update as the reference, G untouched, stale gradients cleared, D's verdicts reported")
+    passed(name, "same update as the reference, G untouched, stale gradients cleared, D's verdicts reported")

@@ -6,7 +6,7 @@ from typing import Callable
 import torch
 
 from course_lib import losses
-from course_lib.checks.common import CheckError, _close, _passed
+from course_lib.checks.common import CheckError, close_enough, passed
 
 
 class _ToyTransfer(torch.nn.Module):
@@ -37,16 +37,16 @@ def check_cycle_loss(fn: Callable) -> None:
     got = fn(G, x, y)
     if not isinstance(got, torch.Tensor) or got.dim() != 0:
         raise CheckError(f"return the loss as a scalar tensor, got {getattr(got, 'shape', type(got).__name__)}")
-    if _close(got, expected):
+    if close_enough(got, expected):
         if not got.requires_grad:
             raise CheckError("cycle loss: the value is right but it has no gradient: no torch.no_grad() or .detach() "
                              "anywhere; G learns through both passes")
         grad_expected = torch.autograd.grad(expected, G.w)[0]
         grad_got = torch.autograd.grad(got, G.w, allow_unused=True)[0]
-        if grad_got is None or not _close(grad_got, grad_expected, atol=1e-6):
+        if grad_got is None or not close_enough(grad_got, grad_expected, atol=1e-6):
             raise CheckError("cycle loss: the value is right but the gradient is not: both passes of G must stay in the "
                              "graph (a first pass under torch.no_grad() or detached hides half of what G must learn)")
-        _passed("cycle loss", "both faces come back after two passes of G, and G's gradient flows through both")
+        passed("cycle loss", "both faces come back after two passes of G, and G's gradient flows through both")
         return
     x_B, y_A = G(x, y)
     a, b = G(y_A, x_B)
@@ -61,7 +61,7 @@ def check_cycle_loss(fn: Callable) -> None:
         ((b - x).abs().sum() + (a - y).abs().sum(), "average over pixels (.mean()), do not sum"),
     ]
     for wrong, message in mistakes:
-        if _close(got, wrong):
+        if close_enough(got, wrong):
             raise CheckError(f"cycle loss: {message}")
     raise CheckError(f"cycle loss: expected {expected.item():.5f}, got {got.item():.5f}")
 
@@ -99,14 +99,14 @@ def check_region_histogram_loss(fn: Callable) -> None:
                                                                      "match the whole histogram, pixel by rank"),
         ((pixels - losses.histogram_match(pixels, ref[:, m_ref])).abs().sum(), "average (.mean()), do not sum"),
     ]
-    if not _close(got, expected):
+    if not close_enough(got, expected):
         for wrong, message in mistakes:
-            if wrong is not None and _close(got, wrong):
+            if wrong is not None and close_enough(got, wrong):
                 raise CheckError(f"region histogram loss: {message}")
         raise CheckError(f"region histogram loss: expected {expected.item():.5f}, got {got.item():.5f}")
     grad_expected = torch.autograd.grad(expected, out)[0]
     grad_got = torch.autograd.grad(got, out)[0]
-    if not _close(grad_got, grad_expected, atol=1e-6):
+    if not close_enough(grad_got, grad_expected, atol=1e-6):
         raise CheckError("the value is right but the gradient is not: the loss must come from out's region pixels "
                          "minus a fixed target, (pixels - target).abs().mean()")
-    _passed("region histogram loss", "region pixels pulled towards the reference's colours, rank by rank")
+    passed("region histogram loss", "region pixels pulled towards the reference's colours, rank by rank")

@@ -1,7 +1,7 @@
 """The renderer's shader: one program run for every pixel of every face, and everything it reads.
 
 The regions, the texture banks, the sRGB table, the per-face parameter table, the anti-aliased shapes and the
-shader itself (``_shade``), compiled by Numba. Numba's on-disk cache of compiled code notices edits to this file
+shader itself (``draw_layers``), compiled by Numba. Numba's on-disk cache of compiled code notices edits to this file
 only, so everything the shader bakes in (the column order of the parameter table, the region order, the
 shapes) lives here: an edit anywhere in it recompiles the shader. ``renderer.py`` calls it.
 """
@@ -25,8 +25,8 @@ ZONES = ("eyeshadow", "cheeks", "liner")  # makeup zones: soft, inside the skin
 MASKS = REGIONS + ZONES
 _BANK = 64  # textures in the fixed texture bank
 _LUT_SIZE = 16385  # linear -> sRGB table: steps of 6e-5 in linear light, well under one 8-bit level
-_SRGB8_LUT = (torch.round(linear_to_srgb(torch.linspace(0, 1, _LUT_SIZE)) * 255) / 255).numpy()  # already 8-bit
-_SRGB8_SIGNED = _SRGB8_LUT * np.float32(2) - np.float32(1)  # the same 8-bit levels in [-1, 1]
+SRGB8_LUT = (torch.round(linear_to_srgb(torch.linspace(0, 1, _LUT_SIZE)) * 255) / 255).numpy()  # already 8-bit
+SRGB8_SIGNED = SRGB8_LUT * np.float32(2) - np.float32(1)  # the same 8-bit levels in [-1, 1]
 
 # Hair styles as numbers, so one batch can mix them: volume around the skull, where the hair stops
 # (relative to the face centre), hairline height and curvature, bun radius, curl, density.
@@ -41,7 +41,7 @@ _HAIR = {  #        volume  cut   hairline  curve  bun   curl  alpha
 
 
 @lru_cache(maxsize=8)
-def _banks(size: int) -> tuple[np.ndarray, np.ndarray]:
+def texture_banks(size: int) -> tuple[np.ndarray, np.ndarray]:
     """Fixed texture banks for one size: 64 smooth noises (64, S, S) and 64 grain fields (64, 3, S, S).
 
     Drawn once from a fixed seed (uniform draws, stable across NumPy versions); face i picks
@@ -83,7 +83,7 @@ def _skin_lin(tone: np.ndarray) -> np.ndarray:
     return (1 - frac) * _MONK_LIN[lo - 1] + frac * _MONK_LIN[lo]
 
 
-def _table(identities: Sequence[Identity]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def identity_table(identities: Sequence[Identity]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The faces' numbers: parameters (B, len(COLUMNS)), colours (B, len(COLOURS), 3), texture bank rows (B,)."""
     numeric = np.array([_GET_NUMERIC(i) for i in identities], dtype=np.float32).astype(np.float64)
     hair = _HAIR_TABLE[[_HAIR_ROWS[i.hair_style] for i in identities]]
@@ -130,7 +130,7 @@ def _inside(x: float, y: float, x0: float, x1: float, y0: float, y1: float, marg
     return x0 - margin <= x <= x1 + margin and y0 - margin <= y <= y1 + margin
 
 
-# Where each number of a face sits in ``_table``'s rows, and each region in ``MASKS``: the shader reads them by position.
+# Where each number of a face sits in ``identity_table``'s rows, and each region in ``MASKS``: the shader reads them by position.
 (_TONE, _FACE_W, _FACE_H, _JAW, _EYE_SIZE, _EYE_SPACING, _GAZE, _BROW_THICK, _BROW_ARCH, _NOSE_W, _NOSE_L, _LIP_W,
  _LIP_FULL, _SMILE, _LIGHT_X, _LIGHT_Y, _ROTATION, _SCALE, _SHIFT_X, _SHIFT_Y, _VOLUME, _CUT, _HAIRLINE, _CURVE, _BUN,
  _CURL, _DENSITY, _PART) = range(len(COLUMNS))
@@ -160,7 +160,7 @@ def _paint(rgb, w, region, r, g, b, cov):
 # fused multiply-adds. It moves results in the last bits only: a pixel at most one 8-bit level (tested against
 # the earlier torch renderer), the same as running on another CPU.
 @numba.njit(nogil=True, cache=True, fastmath=True)
-def _shade(params, colours, textures, smooth, grain, lut, img, masks, start, stop):  # noqa: C901 (one layer after another)
+def draw_layers(params, colours, textures, smooth, grain, lut, img, masks, start, stop):  # noqa: C901 (one layer after another)
     """Draw faces ``start:stop``: every pixel runs through the layers back to front, in linear RGB.
 
     Writes ``img`` (B, 3, S, S), 8-bit sRGB levels looked up in ``lut`` (in [0, 1] or [-1, 1]), and ``masks``

@@ -7,6 +7,7 @@ Taught in 00_welcome, section 4 (the data explorer).
 from __future__ import annotations
 
 import bisect
+import functools
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
@@ -15,7 +16,7 @@ import numpy as np
 from course_lib import validate
 from course_lib.colour import hex_to_rgb
 from course_lib.makeup import CATALOGUE, FINISHES, MakeupStyle
-from course_lib.makeup.catalogue import _defaults
+from course_lib.makeup.catalogue import unvalidated
 
 # The 10 anchor colours of the Monk Skin Tone scale (Monk 2019; Google's MST orbs), lightest to deepest.
 MONK_TONES = ("#f6ede4", "#f3e7db", "#f7ead0", "#eadaba", "#d7bd96", "#a07e56", "#825c43", "#604134", "#3a312a", "#292420")
@@ -94,13 +95,6 @@ class Identity:
         if isinstance(self.texture, bool) or not isinstance(self.texture, (int, np.integer)) or self.texture < 0:
             raise ValueError(f"Identity.texture must be a non-negative int, got {self.texture!r}")
         object.__setattr__(self, "texture", int(self.texture) % 2**31)
-
-    @classmethod
-    def _trusted(cls, **values: Any) -> "Identity":
-        """Build without validation, for values the sampler produced inside RANGES (tests check that it does)."""
-        obj = object.__new__(cls)
-        obj.__dict__.update(_defaults(cls), **values)  # a frozen dataclass's fields live in its __dict__
-        return obj
 
     @property
     def tone_group(self) -> str:
@@ -206,7 +200,7 @@ def identity_from_uniforms(r: np.ndarray, tone: float | None = None, check: bool
         tone = min(max(1 + int(r[0] * 10) + (r[1] - 0.5) * 0.8, 1.0), 10.0)
     deep = tone >= 6
     values = {name: RANGES[name][0] + r[2 + i] * (RANGES[name][1] - RANGES[name][0]) for i, name in enumerate(_UNIFORM)}
-    make = Identity if check else Identity._trusted
+    make = Identity if check else functools.partial(unvalidated, Identity)
     return make(
         tone=tone, **values, gaze=(r[15] - 0.5) * 0.8, iris=_choice(_IRIS_NAMES, _IRIS_CDF[deep], r[16]),
         smile=0.5 + 0.5 * r[18] if r[17] < 0.35 else 0.3 * r[18],
@@ -251,7 +245,8 @@ def makeup_from_uniforms(r: np.ndarray, p_wear: float = 1.0) -> MakeupStyle:
         return MakeupStyle.none()
     lips = r[1] < 0.8
     eyes = r[2] < 0.65 or not lips
-    return MakeupStyle._trusted(  # our own draws, inside every range (tests check that they are)
+    return unvalidated(  # our own draws, inside every range (tests check that they are)
+        MakeupStyle,
         lipstick=_pick_shade(r[5:10], "lipstick") if lips else None, lip_opacity=0.7 + 0.3 * r[10],
         finish=FINISHES[min(int(r[11] * 3), 2)],
         eyeshadow=_pick_shade(r[12:17], "eyeshadow") if eyes else None, eyeshadow_opacity=0.55 + 0.4 * r[17],

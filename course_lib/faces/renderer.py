@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from course_lib.faces.drawing import _SRGB8_LUT, _SRGB8_SIGNED, MASKS, _banks, _shade, _table
+from course_lib.faces.drawing import SRGB8_LUT, SRGB8_SIGNED, MASKS, texture_banks, draw_layers, identity_table
 from course_lib.faces.identity import Identity, check_size
 from course_lib.makeup import PRODUCT_MASK, MakeupStyle, apply_makeup, support_box
 
@@ -58,16 +58,16 @@ def render_bare(identities: Sequence[Identity], size: int, signed: bool = False)
     n = len(identities)
     images = _empty((n, 3, size, size))
     planes = _empty((n, len(MASKS), size, size))  # every mask of every face
-    params, colours, textures = _table(identities)
-    smooth, grain = _banks(size)
-    args = (params, colours, textures, smooth, grain, _SRGB8_SIGNED if signed else _SRGB8_LUT, images.numpy(), planes.numpy())
+    params, colours, textures = identity_table(identities)
+    smooth, grain = texture_banks(size)
+    args = (params, colours, textures, smooth, grain, SRGB8_SIGNED if signed else SRGB8_LUT, images.numpy(), planes.numpy())
     workers = min(torch.get_num_threads(), n // _MIN_FACES_PER_THREAD)
     if workers <= 1:
-        _shade(*args, 0, n)
+        draw_layers(*args, 0, n)
     else:
         bounds = np.linspace(0, n, workers + 1).astype(int)
         with ThreadPoolExecutor(workers) as pool:  # made per call: nothing is left running, a fork stays safe
-            list(pool.map(lambda k: _shade(*args, bounds[k], bounds[k + 1]), range(workers)))
+            list(pool.map(lambda k: draw_layers(*args, bounds[k], bounds[k + 1]), range(workers)))
     return images, {name: planes[:, j : j + 1] for j, name in enumerate(MASKS)}
 
 

@@ -6,8 +6,8 @@ from torch import nn
 from torch.nn.utils import parametrizations
 
 from course_lib import validate
-from course_lib.models.common import _check_positive
-from course_lib.models.dcgan import _n_blocks
+from course_lib.models.common import check_positive
+from course_lib.models.dcgan import n_blocks
 
 
 class FiLM(nn.Module):
@@ -41,7 +41,7 @@ class CondGeneratorBlock(nn.Module):
         return torch.relu(self.film(self.conv(x), cond))
 
 
-def _check_cond(cond: torch.Tensor, batch: int, cond_dim: int) -> torch.Tensor:
+def check_cond(cond: torch.Tensor, batch: int, cond_dim: int) -> torch.Tensor:
     if not isinstance(cond, torch.Tensor) or cond.shape != (batch, cond_dim):
         raise ValueError(f"cond must be a tensor of shape ({batch}, {cond_dim}) (one style vector per sample), "
                          f"got {tuple(cond.shape) if isinstance(cond, torch.Tensor) else type(cond).__name__}")
@@ -61,8 +61,8 @@ class ConditionalGenerator(nn.Module):
 
     def __init__(self, z_dim: int = 100, cond_dim: int = 15, size: int = 64, width: int = 32):
         super().__init__()
-        _check_positive(z_dim=z_dim, cond_dim=cond_dim, width=width)
-        n = _n_blocks(size)
+        check_positive(z_dim=z_dim, cond_dim=cond_dim, width=width)
+        n = n_blocks(size)
         self.z_dim, self.cond_dim, self.size, self.width = z_dim, cond_dim, size, width
         ch = width * 2 ** (n - 1)
         blocks = [CondGeneratorBlock(z_dim + cond_dim, ch, cond_dim, first=True)]
@@ -75,7 +75,7 @@ class ConditionalGenerator(nn.Module):
     def forward(self, z: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         if z.dim() != 2 or z.shape[1] != self.z_dim:
             raise ValueError(f"z must have shape (B, {self.z_dim}), got {tuple(z.shape)}")
-        cond = _check_cond(cond, z.shape[0], self.cond_dim).to(z.dtype)
+        cond = check_cond(cond, z.shape[0], self.cond_dim).to(z.dtype)
         h = torch.cat([z, cond], 1)[:, :, None, None]  # the condition enters at the input ...
         for block in self.blocks:
             h = block(h, cond)  # ... and again at every block, through FiLM
@@ -99,8 +99,8 @@ class ConditionalDiscriminator(nn.Module):
         super().__init__()
         if mode not in ("projection", "concat"):
             raise ValueError(f"mode must be 'projection' or 'concat', got {mode!r}")
-        _check_positive(cond_dim=cond_dim, width=width)
-        n = _n_blocks(size)
+        check_positive(cond_dim=cond_dim, width=width)
+        n = n_blocks(size)
         self.cond_dim, self.size, self.mode = cond_dim, size, mode
         sn = parametrizations.spectral_norm
         ch_in = 3 + (cond_dim if mode == "concat" else 0)
@@ -120,7 +120,7 @@ class ConditionalDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor, cond: torch.Tensor, return_style: bool = False):
         if x.dim() != 4 or x.shape[1:] != (3, self.size, self.size):
             raise ValueError(f"x must have shape (B, 3, {self.size}, {self.size}), got {tuple(x.shape)}")
-        cond = _check_cond(cond, x.shape[0], self.cond_dim).to(x.dtype)
+        cond = check_cond(cond, x.shape[0], self.cond_dim).to(x.dtype)
         if self.mode == "concat":
             x = torch.cat([x, cond[:, :, None, None].expand(-1, -1, self.size, self.size)], 1)
         f = self.phi(x)  # (B, F, 4, 4)

@@ -8,12 +8,12 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrizations, parametrize
 
-from course_lib.models.common import _check_positive
+from course_lib.models.common import check_positive
 
 DCGAN_SIZES = (32, 64, 128)
 
 
-def _n_blocks(size: int) -> int:
+def n_blocks(size: int) -> int:
     if size not in DCGAN_SIZES:
         raise ValueError(f"size must be one of {', '.join(map(str, DCGAN_SIZES))}, got {size!r}")
     return int(math.log2(size)) - 2  # 4x4 -> size doubles this many times: 32 -> 3, 64 -> 4, 128 -> 5
@@ -63,7 +63,7 @@ class DCGANGenerator(nn.Module):
     def __init__(self, z_dim: int = 100, size: int = 64, width: int = 64, norm: str = "batch",
                  upsample: str = "transposed", block_fn: Callable[[int, int], nn.Module] | None = None):
         super().__init__()
-        _check_positive(z_dim=z_dim, width=width)
+        check_positive(z_dim=z_dim, width=width)
         if block_fn is not None and (norm, upsample) != ("batch", "transposed"):
             raise ValueError(f"block_fn replaces DCGAN's block (batch norm, transposed convolutions); it cannot be "
                              f"combined with norm={norm!r}, upsample={upsample!r}")
@@ -71,7 +71,7 @@ class DCGANGenerator(nn.Module):
             raise ValueError(f"norm must be one of {', '.join(G_NORMS)}, got {norm!r}")
         if upsample not in G_UPSAMPLES:
             raise ValueError(f"upsample must be one of {', '.join(G_UPSAMPLES)}, got {upsample!r}")
-        n = _n_blocks(size)
+        n = n_blocks(size)
         self.z_dim, self.size, self.width, self.norm, self.upsample = z_dim, size, width, norm, upsample
 
         def conv(in_ch: int, out_ch: int, first: bool = False, bias: bool = False) -> list[nn.Module]:
@@ -132,7 +132,7 @@ class MinibatchStd(nn.Module):
 
     def __init__(self, group_size: int = 4, fn: Callable[[torch.Tensor, int], torch.Tensor] | None = None):
         super().__init__()
-        _check_positive(group_size=group_size)
+        check_positive(group_size=group_size)
         self.group_size, self.fn = group_size, fn or minibatch_std
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -156,13 +156,13 @@ class DCGANDiscriminator(nn.Module):
     def __init__(self, size: int = 64, width: int = 64, spectral_norm: bool = False, norm: str = "batch",
                  mbstd_group: int = 0, mbstd_fn: Callable[[torch.Tensor, int], torch.Tensor] | None = None):
         super().__init__()
-        _check_positive(width=width)
+        check_positive(width=width)
         if norm not in D_NORMS:
             raise ValueError(f"norm must be one of {', '.join(D_NORMS)}, got {norm!r}")
         if not isinstance(mbstd_group, int) or isinstance(mbstd_group, bool) or mbstd_group < 0:
             raise ValueError(f"mbstd_group must be an int >= 0 (0: no minibatch-std layer), got {mbstd_group!r}")
         norm = "spectral" if spectral_norm else norm
-        n = _n_blocks(size)
+        n = n_blocks(size)
         self.size, self.norm, self.mbstd_group = size, norm, mbstd_group
         sn = parametrizations.spectral_norm if norm == "spectral" else (lambda m: m)
         layers: list[nn.Module] = [sn(nn.Conv2d(3, width, 4, 2, 1)), nn.LeakyReLU(0.2, inplace=True)]  # (B, w, s/2, s/2)

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrizations
 
-from course_lib.models.common import _check_positive
+from course_lib.models.common import check_positive
 
 
 def mlp_generator(z_dim: int, out_dim: int, hidden: int = 128, depth: int = 3) -> nn.Sequential:
@@ -14,7 +14,7 @@ def mlp_generator(z_dim: int, out_dim: int, hidden: int = 128, depth: int = 3) -
     Maps ``(B, z_dim)`` to ``(B, out_dim)``. The output is unbounded (no tanh) because toy data
     lives on its own scale, e.g. a ring of radius 2. Taught in 02_training_dynamics, section 2.
     """
-    _check_positive(z_dim=z_dim, out_dim=out_dim, hidden=hidden, depth=depth)
+    check_positive(z_dim=z_dim, out_dim=out_dim, hidden=hidden, depth=depth)
     layers: list[nn.Module] = []
     width = z_dim
     for _ in range(depth):
@@ -58,7 +58,7 @@ def mlp_discriminator(in_dim: int, hidden: int = 128, depth: int = 3, spectral_n
     packed D: one logit per ``m`` consecutive samples (``Pack``); only the first layer grows, to ``m * in_dim``
     inputs. Taught in 02_training_dynamics, sections 2 and 7.
     """
-    _check_positive(in_dim=in_dim, hidden=hidden, depth=depth, pack=pack)
+    check_positive(in_dim=in_dim, hidden=hidden, depth=depth, pack=pack)
 
     def linear(n_in: int, n_out: int) -> nn.Module:
         layer = nn.Linear(n_in, n_out)

@@ -17,8 +17,8 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrizations
 
-from course_lib.models.common import _check_positive
-from course_lib.models.conditional import FiLM, _check_cond
+from course_lib.models.common import check_positive
+from course_lib.models.conditional import FiLM, check_cond
 
 MASK_REGIONS = ("lips", "eyeshadow", "cheeks", "liner")
 _OPACITY_INDEX = (3, 8, 13, 14)  # makeup.VECTOR_FIELDS: the opacity of the product worn in each MASK_REGIONS region
@@ -60,7 +60,7 @@ class TryOnGenerator(nn.Module):
 
     def __init__(self, width: int = 16, cond_dim: int = 15, size: int = 64, residual: float = 0.05):
         super().__init__()
-        _check_positive(width=width, cond_dim=cond_dim, size=size)
+        check_positive(width=width, cond_dim=cond_dim, size=size)
         w = width
         self.width, self.cond_dim, self.size, self.residual = width, cond_dim, size, residual
         self.e1, self.e2, self.e3, self.e4 = _conv(3, w), _conv(w, 2 * w, 2), _conv(2 * w, 4 * w, 2), _conv(4 * w, 4 * w, 2)
@@ -95,7 +95,7 @@ class TryOnGenerator(nn.Module):
         from course_lib.makeup import composite
 
         logits, h = self.mask_logits(source)
-        style = _check_cond(style, source.shape[0], self.cond_dim).to(source.dtype)
+        style = check_cond(style, source.shape[0], self.cond_dim).to(source.dtype)
         probs = torch.sigmoid(logits)  # (B, 4, H, W)
         masks = _by_region(probs)
         made = composite((source + 1) / 2, masks, style, intensity)  # the layer model: (B, 3, H, W) in [0, 1]
@@ -113,7 +113,7 @@ class StyleEncoder(nn.Module):
 
     def __init__(self, width: int = 16, cond_dim: int = 15, size: int = 64):
         super().__init__()
-        _check_positive(width=width, cond_dim=cond_dim, size=size)
+        check_positive(width=width, cond_dim=cond_dim, size=size)
         self.size, self.cond_dim = size, cond_dim
         w = width
         self.net = nn.Sequential(_conv(3, w), _conv(w, 2 * w, 2), _conv(2 * w, 4 * w, 2), _conv(4 * w, 8 * w, 2),
@@ -163,7 +163,7 @@ class ReferenceTransferGenerator(nn.Module):
 
     def __init__(self, width: int = 16, n_res: int = 3, size: int = 64):
         super().__init__()
-        _check_positive(width=width, n_res=n_res, size=size)
+        check_positive(width=width, n_res=n_res, size=size)
         self.size, self.width = size, width
         self.stem_src, self.stem_ref = _stem(width), _stem(width)
         self.fuse = nn.Sequential(nn.Conv2d(8 * width, 4 * width, 1, bias=False), nn.InstanceNorm2d(4 * width, affine=True),
@@ -190,7 +190,7 @@ class PatchDiscriminator(nn.Module):
 
     def __init__(self, in_ch: int = 3, width: int = 32, n_layers: int = 3):
         super().__init__()
-        _check_positive(in_ch=in_ch, width=width, n_layers=n_layers)
+        check_positive(in_ch=in_ch, width=width, n_layers=n_layers)
         sn = parametrizations.spectral_norm
         self.in_ch = in_ch
         layers: list[nn.Module] = [sn(nn.Conv2d(in_ch, width, 4, 2, 1)), nn.LeakyReLU(0.2, inplace=True)]

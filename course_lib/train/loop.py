@@ -197,14 +197,14 @@ def _as_batches(data: Callable[[int], Any] | Iterable[Any], conditional: bool) -
     return batch
 
 
-def _check_finite(stats: dict[str, float], step: int, last_good: str) -> None:
+def check_finite_stats(stats: dict[str, float], step: int, last_good: str) -> None:
     for key, value in stats.items():
         if not math.isfinite(value):
             raise TrainingDiverged(f"step {step}: {key} = {value}. Training stopped; the last good checkpoint is "
                                    f"{last_good}. Try a lower learning rate, or another loss.")
 
 
-def _check_weights(step: int, last_good: str, **nets: nn.Module | None) -> None:
+def check_finite_weights(step: int, last_good: str, **nets: nn.Module | None) -> None:
     """Raise TrainingDiverged if a parameter or buffer of a network holds NaN or inf (losses can stay finite
     while, say, a batch-norm running variance overflows); called before each checkpoint and at the end."""
     for which, net in nets.items():
@@ -322,7 +322,7 @@ def fit(G: nn.Module, D: nn.Module, data: Callable[[int], Tensor] | Iterable[Ten
         if x_fake is None:
             z = torch.randn(x_real.shape[0], cfg.z_dim, generator=z_gen).to(device)
         stats_g = g_step(G_c, D_c, opt_G, z, cfg.loss, autocast=amp, scaler=scaler_G, x_fake=x_fake, aux_loss=g_aux)
-        _check_finite({"d_loss": stats_d["d_loss"], "g_loss": stats_g["g_loss"]}, step + 1, last_good)
+        check_finite_stats({"d_loss": stats_d["d_loss"], "g_loss": stats_g["g_loss"]}, step + 1, last_good)
         distributed.sync_buffers(G), distributed.sync_buffers(D)  # batch-norm statistics follow rank 0
         if ema is not None:
             ema.update(G)
@@ -340,13 +340,13 @@ def fit(G: nn.Module, D: nn.Module, data: Callable[[int], Tensor] | Iterable[Ten
         bar.update(1)
         run.step = done
         if cfg.checkpoint_every and done % cfg.checkpoint_every == 0 and done != cfg.steps:
-            _check_weights(done, last_good, G=G, D=D, G_ema=ema.model if ema is not None else None)
+            check_finite_weights(done, last_good, G=G, D=D, G_ema=ema.model if ema is not None else None)
             save(done)
         if callbacks and rank == 0 and (done % callback_every == 0 or done == cfg.steps):
             for callback in callbacks:
                 callback(run)
     bar.close()
-    _check_weights(run.step, last_good, G=G, D=D, G_ema=ema.model if ema is not None else None)
+    check_finite_weights(run.step, last_good, G=G, D=D, G_ema=ema.model if ema is not None else None)
     save(run.step)
     return run
 

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_lib import checkpoints, data, losses
-from course_lib.train.loop import _check_finite, _check_weights
+from course_lib.train.loop import check_finite_stats, check_finite_weights
 from course_lib.models.transfer import MASK_REGIONS, PatchDiscriminator, ReferenceTransferGenerator, StyleEncoder, TryOnGenerator
 
 
@@ -88,7 +88,7 @@ def _loop(name: str, cfg: TransferConfig, nets: dict[str, nn.Module], step_fn: C
         torch.set_rng_state(state["rng"])
 
     def save(step: int) -> None:
-        _check_weights(step, str(path), **modules)  # a non-finite weight or buffer is never written
+        check_finite_weights(step, str(path), **modules)  # a non-finite weight or buffer is never written
         state = {"config": cfg.as_dict(), "step": step, "history": history, "rng": torch.get_rng_state(),
                  "modules": {k: m.state_dict() for k, m in modules.items()},
                  "optims": {k: o.state_dict() for k, o in optims.items()}}
@@ -100,7 +100,7 @@ def _loop(name: str, cfg: TransferConfig, nets: dict[str, nn.Module], step_fn: C
     for step in range(start, cfg.steps):
         batch = data.transfer_triplets(cfg.batch_size, size=cfg.size, seed=cfg.seed, start=step * cfg.batch_size)
         stats = step_fn(step, batch)
-        _check_finite(stats, step, str(path) if path is not None else "none (no run_dir)")
+        check_finite_stats(stats, step, str(path) if path is not None else "none (no run_dir)")
         if (step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps:
             stats = {"step": step + 1, **stats, "img_per_s": cfg.batch_size * (step + 1 - start) / (time.time() - t0)}
             for k, v in stats.items():
@@ -112,7 +112,7 @@ def _loop(name: str, cfg: TransferConfig, nets: dict[str, nn.Module], step_fn: C
     if path is not None and cfg.steps > start:
         save(cfg.steps)
     elif cfg.steps > start:
-        _check_weights(cfg.steps, "none (no run_dir)", **modules)
+        check_finite_weights(cfg.steps, "none (no run_dir)", **modules)
     for m in modules.values():
         m.eval()
     return history

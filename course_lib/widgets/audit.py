@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from course_lib import metrics, viz
-from course_lib.widgets.common import _ipywidgets, picture, set_status, status_line, style_sheet
+from course_lib.widgets.common import load_ipywidgets, picture, set_status, status_line, style_sheet
 
 
 def group_indices(tones, group: str) -> np.ndarray:
@@ -128,7 +128,7 @@ def audit_explorer(samples: Mapping[str, tuple], triplets: Mapping | None = None
     """
     import matplotlib.pyplot as plt
 
-    W = _ipywidgets()
+    W = load_ipywidgets()
     _check_samples(samples)
     group = W.Dropdown(options=list(metrics.TONE_GROUPS), value="deep", description="skin tones")
     status = status_line(W)

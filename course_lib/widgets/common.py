@@ -24,7 +24,7 @@ _CSS = """<style>
 PLACEHOLDER_GREY = 0.93  # the empty picture shown while an input is wrong
 
 
-def _ipywidgets():
+def load_ipywidgets():
     try:
         import ipywidgets
     except ImportError as err:  # pragma: no cover - depends on the environment

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from course_lib import viz
-from course_lib.widgets.common import _ipywidgets, controls_column, picture, status_line, style_sheet
+from course_lib.widgets.common import load_ipywidgets, controls_column, picture, status_line, style_sheet
 
 CUSTOM = "custom colour"
 
@@ -45,7 +45,7 @@ def style_sliders(G, enc=None, seed: int = 0, device=None, upscale: int = 3) -> 
 
     With the domain encoder ``enc``, the status line also reads back the lipstick shade G produced.
     """
-    W = _ipywidgets()
+    W = load_ipywidgets()
     from course_lib import colour, makeup
 
     G = G.eval()

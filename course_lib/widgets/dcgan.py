@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from course_lib import viz
-from course_lib.widgets.common import _ipywidgets, controls_column, picture, status_line, style_sheet
+from course_lib.widgets.common import load_ipywidgets, controls_column, picture, status_line, style_sheet
 
 
 # --------------------------------------------------------------------------------------------------
@@ -61,7 +61,7 @@ class NoiseSliders:
 
 def noise_sliders(G, n_directions: int = 5, z_dims=(0, 1, 2), seed: int = 0, device=None, upscale: int = 3) -> NoiseSliders:
     """Build sliders on G's GANSpace directions and on single z dimensions, plus a "new face" button."""
-    W = _ipywidgets()
+    W = load_ipywidgets()
     import torch as _torch
 
     G = G.eval()

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from course_lib import data, metrics, viz
-from course_lib.widgets.common import SliderView, _ipywidgets
+from course_lib.widgets.common import SliderView, load_ipywidgets
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -85,7 +85,7 @@ def pg_sliders(p_data: data.GaussianMixture | None = None) -> PgSlidersView:
 
     Taught in 01_minimax_game, section 4.
     """
-    W = _ipywidgets()
+    W = load_ipywidgets()
     style = {"description_width": "initial"}
     mean = W.FloatSlider(value=3.0, min=-4.0, max=4.0, step=0.1, description="p_g mean", style=style)
     width = W.FloatSlider(value=1.0, min=0.2, max=3.0, step=0.1, description="p_g width", style=style)
@@ -139,7 +139,7 @@ def training_scrubber(snapshots: Sequence[dict[str, Any]], centres: torch.Tensor
     """
     if not snapshots:
         raise ValueError("training_scrubber needs at least one snapshot")
-    W = _ipywidgets()
+    W = load_ipywidgets()
     slider = W.IntSlider(value=0, min=0, max=len(snapshots) - 1, step=1, description="snapshot",
                          continuous_update=True, style={"description_width": "initial"})
     image = W.Image(format="png")

@@ -15,7 +15,7 @@ import torch
 
 from course_lib import viz
 from course_lib.widgets.common import (
-    _ipywidgets, controls_column, picture, placeholder_png, set_status, status_line, style_sheet,
+    load_ipywidgets, controls_column, picture, placeholder_png, set_status, status_line, style_sheet,
 )
 
 SOURCES = ("SynthFace", "astronaut", "grace_hopper", "upload")
@@ -114,7 +114,7 @@ class Studio:
 
 def tryon_studio(nets=None) -> Studio:
     """Build the try-on studio widget (needs ipywidgets; the shipped try-on checkpoints load on first use)."""
-    W = _ipywidgets()
+    W = load_ipywidgets()
     from course_lib import makeup, tryon
 
     nets = nets or tryon.load_models()

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from course_lib import viz
-from course_lib.widgets.common import SliderView, _ipywidgets, controls_column, picture, status_line, style_sheet
+from course_lib.widgets.common import SliderView, load_ipywidgets, controls_column, picture, status_line, style_sheet
 
 
 @lru_cache(maxsize=4)
@@ -35,7 +35,7 @@ def noise_to_image(mix: float, size: int = 96, seed: int = 0) -> np.ndarray:
 
 def welcome_slider(size: int = 96, upscale: int = 2) -> SliderView:
     """Build the welcome notebook's first widget: a slider from noise to image, with a status label."""
-    W = _ipywidgets()
+    W = load_ipywidgets()
     slider = W.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.1, description="noise → image",
                            readout_format=".1f", continuous_update=True, style={"description_width": "initial"})
     image, status = picture(W, size * upscale, size * upscale), status_line(W)
@@ -91,7 +91,7 @@ class ExplorerView:
 
 def face_explorer(size: int = 128, seed: int = 0, upscale: int = 2) -> ExplorerView:
     """Build the SynthFaces explorer: sliders on identity and makeup redraw a face and its masks live."""
-    W = _ipywidgets()
+    W = load_ipywidgets()
     from course_lib import faces, makeup
 
     def pick(product: str, default: str) -> Any:
