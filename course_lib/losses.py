@@ -219,32 +219,26 @@ def r1_penalty(D: Callable[[Tensor], Tensor], x_real: Tensor, gamma: float = 1.0
 # --------------------------------------------------------------------------------------------------
 # Conditional GANs: the auxiliary style regression (04_conditional_gan)
 # --------------------------------------------------------------------------------------------------
-# Which style-vector entries are a colour, and which entry is that colour's opacity (makeup.VECTOR_FIELDS):
-# lipstick rgb 0-2 / opacity 3, eyeshadow rgb 5-7 / opacity 8, blush rgb 10-12 / opacity 13.
-_COLOUR_OPACITY = {0: 3, 1: 3, 2: 3, 5: 8, 6: 8, 7: 8, 10: 13, 11: 13, 12: 13}
+def style_regression_loss(predicted: Tensor, style: Tensor, weight: Tensor | None = None) -> Tensor:
+    """Weighted squared error between predicted and true style vectors ``(B, cond_dim)``:
 
+        L = mean_b  sum_j  w_bj (s_hat_bj - s_bj)^2
 
-def style_regression_loss(predicted: Tensor, style: Tensor, lip_weight: float = 1.0) -> Tensor:
-    """Squared error between a predicted and a true style vector, colours weighted by their opacity.
-
-        L = mean_b  sum_j  w_bj (s_hat_bj - s_bj)^2,
-        w_bj = opacity of entry j's product (colours; times ``lip_weight`` for the lipstick's r, g, b), 1 otherwise
-
-    A product that is not worn (opacity 0) has no colour to get right, so its colour entries count 0.
-    ``lip_weight`` > 1 asks for the lipstick colour first: the lips are the smallest region (under 1 % of a
-    64 px face) and the one a try-on is judged on. D learns to read the style of *real* faces with it; G is
-    then asked for faces on which D reads the requested style (the auxiliary classifier of AC-GAN, Odena et
-    al. 2017, as a regression on real data only, as in StarGAN). ``predicted`` and ``style``: ``(B, 15)``.
+    ``weight`` ``(B, cond_dim)`` (or one row for all; None: every entry 1) says how much each entry counts; for
+    makeup vectors ``makeup.style_weights(style, lip_weight)`` weighs a colour by its product's opacity, so a
+    product that is not worn has no colour to get right. D learns to read the style of *real* faces with it; G
+    is then asked for faces on which D reads the requested style (the auxiliary classifier of AC-GAN, Odena et
+    al. 2017, as a regression on real data only, as in StarGAN). Taught in 04_conditional_gan, section 3.
     """
     if predicted.shape != style.shape or predicted.dim() != 2:
         raise ValueError(f"predicted and style must both be (B, cond_dim), got {tuple(predicted.shape)} and {tuple(style.shape)}")
-    if not lip_weight > 0:
-        raise ValueError(f"lip_weight must be a positive number, got {lip_weight!r}")
-    weight = torch.ones_like(style)
-    if style.shape[1] == 15:
-        for j, o in _COLOUR_OPACITY.items():
-            weight[:, j] = style[:, o] * (lip_weight if j < 3 else 1.0)
-    return (weight * (predicted.float() - style.float()).pow(2)).sum(1).mean()
+    error = (predicted.float() - style.float()).pow(2)
+    if weight is not None:
+        if not isinstance(weight, Tensor) or weight.shape not in (style.shape, style.shape[1:], (1, style.shape[1])):
+            raise ValueError(f"weight must be a tensor {tuple(style.shape)} (or one row of {style.shape[1]}) like style, got "
+                             f"{tuple(weight.shape) if isinstance(weight, Tensor) else type(weight).__name__}")
+        error = weight.float() * error
+    return error.sum(1).mean()
 
 
 # --------------------------------------------------------------------------------------------------

@@ -28,8 +28,8 @@ import torch.nn.functional as F
 from course_lib import checkpoints, landmarks, makeup, models, validate
 
 REGIONS = ("lips", "eyes", "cheeks")  # what a user switches on and off
-# Which style-vector opacity (makeup.VECTOR_FIELDS) each region controls: lipstick; eyeshadow and eyeliner; blush.
-_REGION_OPACITIES = {"lips": (3,), "eyes": (8, 14), "cheeks": (13,)}
+# The products each region switches: lipstick; eyeshadow and eyeliner; blush (their opacities in the style vector).
+REGION_PRODUCTS = {"lips": ("lipstick",), "eyes": ("eyeshadow", "eyeliner"), "cheeks": ("blush",)}
 _REGION_MASKS = {"lips": ("lips",), "eyes": ("eyeshadow", "liner"), "cheeks": ("cheeks",)}
 METHODS = ("tryon", "beautygan")
 # Where the makeup goes on a photo: the face-mesh landmarks' region masks (default: the landmarks are needed to
@@ -172,8 +172,9 @@ def switch(style: torch.Tensor, intensity: float, regions: Sequence[str]) -> tor
     Exact for the layer model: a layer's alpha is opacity x mask, so the opacity carries intensity and on/off.
     """
     out = style.clone()
-    for region, idx in _REGION_OPACITIES.items():
-        for j in idx:
+    for region, products in REGION_PRODUCTS.items():
+        for product in products:
+            j = makeup.OPACITY_INDEX[product]
             out[:, j] = out[:, j] * (intensity if region in regions else 0.0)
     return out
 

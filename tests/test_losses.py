@@ -135,30 +135,44 @@ def test_bad_inputs_name_the_argument():
         losses.gradient_penalty(linear_D([1.0, 0.0]), torch.zeros(4, 2), None)
 
 
-def test_style_regression_weights_colours_by_their_opacity():
+def test_style_regression_is_a_weighted_squared_error():
+    predicted, style = torch.tensor([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]), torch.tensor([[1.0, 0.0, 0.0], [1.0, 1.0, 1.0]])
+    # by hand: per row the sum of w (s_hat - s)^2, then the mean over rows
+    assert losses.style_regression_loss(predicted, style) == pytest.approx((13 + 3) / 2)
+    weight = torch.tensor([[1.0, 0.5, 0.0], [2.0, 0.0, 0.0]])
+    assert losses.style_regression_loss(predicted, style, weight) == pytest.approx((2 + 2) / 2)
+    row = torch.tensor([0.0, 1.0, 1.0])  # one row of weights for every sample
+    assert losses.style_regression_loss(predicted, style, row) == pytest.approx((13 + 2) / 2)
+    assert losses.style_regression_loss(style, style) == 0
+    with pytest.raises(ValueError, match=r"predicted and style must both be \(B, cond_dim\)"):
+        losses.style_regression_loss(predicted[:, :2], style)
+    with pytest.raises(ValueError, match=r"weight must be a tensor \(2, 3\) \(or one row of 3\) like style, got \(3, 3\)"):
+        losses.style_regression_loss(predicted, style, torch.ones(3, 3))
+
+
+def test_style_weights_weigh_colours_by_their_opacity():
     from course_lib import makeup
 
     style = torch.from_numpy(np.stack([makeup.MakeupStyle(lipstick="plum", lip_opacity=0.8).to_vector(),
                                        makeup.MakeupStyle().to_vector()]))  # the second face wears nothing
-    predicted = style + 0.1
-    loss = losses.style_regression_loss(predicted, style)
-    # by hand: per face, colour entries weigh their product's opacity, every other entry weighs 1
-    weight = torch.ones_like(style)
-    for colour_idx, opacity_idx in (((0, 1, 2), 3), ((5, 6, 7), 8), ((10, 11, 12), 13)):
-        weight[:, list(colour_idx)] = style[:, [opacity_idx]]
-    torch.testing.assert_close(loss, (weight * 0.01).sum(1).mean())
+    weight = makeup.style_weights(style)
+    # by hand, from VECTOR_FIELDS: lip_r/g/b weigh lip_opacity, eyeshadow_r/g/b eyeshadow_opacity, blush_r/g/b
+    # blush_opacity; every other entry weighs 1
+    expected = torch.ones_like(style)
+    for colour, opacity in (("lip", "lip"), ("eyeshadow", "eyeshadow"), ("blush", "blush")):
+        for c in "rgb":
+            expected[:, makeup.VECTOR_FIELDS.index(f"{colour}_{c}")] = style[:, makeup.VECTOR_FIELDS.index(f"{opacity}_opacity")]
+    torch.testing.assert_close(weight, expected)
     assert weight[1, :3].sum() == 0 and weight[0, :3].tolist() == pytest.approx([0.8] * 3)
-    assert losses.style_regression_loss(style, style) == 0
-    with pytest.raises(ValueError, match=r"predicted and style must both be \(B, cond_dim\)"):
-        losses.style_regression_loss(predicted[:, :14], style)
     # lip_weight multiplies the lipstick colour's weight, and nothing else
     lips = torch.zeros_like(style)
     lips[:, :3] = 1.0
-    torch.testing.assert_close(losses.style_regression_loss(predicted, style, lip_weight=4.0),
-                               (weight * (1 + 3 * lips) * 0.01).sum(1).mean())
+    torch.testing.assert_close(makeup.style_weights(style, lip_weight=4.0), expected * (1 + 3 * lips))
     for bad in (0.0, -1.0, float("nan")):
         with pytest.raises(ValueError, match="lip_weight must be a positive number"):
-            losses.style_regression_loss(predicted, style, lip_weight=bad)
+            makeup.style_weights(style, lip_weight=bad)
+    with pytest.raises(ValueError, match=r"style must be a tensor \(B, 15\) of style vectors, got \(2, 14\)"):
+        makeup.style_weights(style[:, :14])
 
 
 def test_r1_penalty_on_a_linear_D_is_half_gamma_times_the_squared_weight_norm():

@@ -103,11 +103,36 @@ def test_aux_loss_is_added_to_each_step_and_reported():
     assert "aux" not in plain_d and "aux" not in plain_g
     after_plain = snapshot(D) + snapshot(G)
     G, D, opt_G, opt_D = tiny()  # the same start, now with an extra term pulling D's and G's weights to 0
-    d = train.d_step(G, D, opt_D, x_real, z, aux_loss=lambda: sum(p.pow(2).sum() for p in D.parameters()))
-    g = train.g_step(G, D, opt_G, z, aux_loss=lambda: sum(p.pow(2).sum() for p in G.parameters()))
+    d = train.d_step(G, D, opt_D, x_real, z, aux_loss=lambda xr, xf: sum(p.pow(2).sum() for p in D.parameters()))
+    g = train.g_step(G, D, opt_G, z, aux_loss=lambda xf: sum(p.pow(2).sum() for p in G.parameters()))
     assert d["aux"] > 0 and g["aux"] > 0
     assert any(not torch.equal(a, b) for a, b in zip(after_plain, snapshot(D) + snapshot(G)))
     assert d["d_loss"] == pytest.approx(plain_d["d_loss"])  # reported separately, not mixed into d_loss
+
+
+def test_aux_loss_gets_the_batches_d_judged():
+    G, D, opt_G, opt_D = tiny()
+    x_real, z = torch.randn(8, 2), torch.randn(8, 2)
+    seen = {}
+    with torch.no_grad():
+        fake = G(z)
+    train.d_step(G, D, opt_D, x_real, z, r1_gamma=1.0, aux_loss=lambda xr, xf: seen.update(xr=xr, xf=xf) or torch.zeros(()))
+    assert torch.equal(seen["xr"], x_real) and torch.equal(seen["xf"], fake) and not seen["xf"].requires_grad
+    train.g_step(G, D, opt_G, z, aux_loss=lambda xf: seen.update(gf=xf) or torch.zeros(()))
+    assert torch.equal(seen["gf"].detach(), fake) and seen["gf"].requires_grad  # G's fakes, with their graph
+
+
+def test_conditioned_d_returns_the_style_it_read_off_each_batch():
+    D = models.ConditionalDiscriminator(cond_dim=15, size=32, width=8, regress=True).eval()
+    cond = torch.rand(3, 15)
+    D_c = train.loop.Conditioned(D, cond, keep_styles=True)
+    a, b = torch.rand(3, 3, 32, 32) * 2 - 1, torch.rand(3, 3, 32, 32) * 2 - 1
+    D_c(a), D_c(b)
+    with torch.no_grad():
+        for x in (a, b):
+            torch.testing.assert_close(D_c.style_of(x), D(x, cond, return_style=True)[1])
+    with pytest.raises(RuntimeError, match="has not been called on that batch"):
+        D_c.style_of(a.clone())
 
 
 def test_d_step_adds_the_r1_penalty_on_the_real_batch():

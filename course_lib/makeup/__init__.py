@@ -5,14 +5,16 @@
 """
 from course_lib.makeup.baselines import histogram_transfer, reinhard_transfer, transfer_batch
 from course_lib.makeup.catalogue import (
-    CATALOGUE, FINISH_SHINE, FINISHES, PRODUCTS, VECTOR_FIELDS, MakeupStyle, shade,
+    CATALOGUE, COLOUR_SLICE, EXTENT_INDEX, FINISH_SHINE, FINISHES, OPACITY_FIELD, OPACITY_INDEX, PRODUCTS, SHINE_INDEX,
+    VECTOR_FIELDS, VECTOR_INDEX, MakeupStyle, shade, style_weights,
 )
 from course_lib.makeup.layers import (
     PRODUCT_MASK, apply_makeup, composite, from_batch01, mask_batch, params_from_vector, support_box, to_batch01,
 )
 
 __all__ = [
-    "apply_makeup", "CATALOGUE", "composite", "FINISH_SHINE", "FINISHES", "from_batch01", "histogram_transfer",
-    "MakeupStyle", "mask_batch", "params_from_vector", "PRODUCT_MASK", "PRODUCTS", "reinhard_transfer", "shade",
-    "support_box", "to_batch01", "transfer_batch", "VECTOR_FIELDS"
+    "apply_makeup", "CATALOGUE", "COLOUR_SLICE", "composite", "EXTENT_INDEX", "FINISH_SHINE", "FINISHES",
+    "from_batch01", "histogram_transfer", "MakeupStyle", "mask_batch", "OPACITY_FIELD", "OPACITY_INDEX",
+    "params_from_vector", "PRODUCT_MASK", "PRODUCTS", "reinhard_transfer", "shade", "SHINE_INDEX",
+    "style_weights", "support_box", "to_batch01", "transfer_batch", "VECTOR_FIELDS", "VECTOR_INDEX",
 ]

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import numpy as np
+import torch
 
 from course_lib.colour import hex_to_rgb, rgb_to_hex
 
@@ -38,6 +39,41 @@ VECTOR_FIELDS = (
     "eyeshadow_r", "eyeshadow_g", "eyeshadow_b", "eyeshadow_opacity", "eyeshadow_extent",
     "blush_r", "blush_g", "blush_b", "blush_opacity", "eyeliner_opacity",
 )
+# The same layout by name: everything that reads a style vector (to_vector / from_vector, the layer model, the
+# style-regression weights, try-on's region switches, the transfer model's residual gate) takes its indices from
+# these, so the order above is written once.
+VECTOR_INDEX = {name: i for i, name in enumerate(VECTOR_FIELDS)}
+_PREFIX = {"lipstick": "lip", "eyeshadow": "eyeshadow", "blush": "blush", "eyeliner": "eyeliner"}
+# product -> its sRGB colour's slice (the eyeliner's colour is not in the vector: it is taken as catalogue black)
+COLOUR_SLICE = {product: slice(VECTOR_INDEX[f"{prefix}_r"], VECTOR_INDEX[f"{prefix}_b"] + 1)
+                for product, prefix in _PREFIX.items() if f"{prefix}_r" in VECTOR_INDEX}
+OPACITY_FIELD = {product: f"{prefix}_opacity" for product, prefix in _PREFIX.items()}  # MakeupStyle's field names
+OPACITY_INDEX = {product: VECTOR_INDEX[field] for product, field in OPACITY_FIELD.items()}  # 0 in a vector: not worn
+SHINE_INDEX, EXTENT_INDEX = VECTOR_INDEX["lip_shine"], VECTOR_INDEX["eyeshadow_extent"]
+EXTENT_MIN = 0.05  # a vector's eyeshadow extent is read as at least this (a predicted 0 would draw no zone at all)
+
+
+def style_weights(style: torch.Tensor, lip_weight: float = 1.0) -> torch.Tensor:
+    """Per-entry weights ``(B, 15)`` for comparing style vectors ``(B, 15)``: a colour counts as much as its opacity.
+
+        w_bj = opacity_b(product of j)           for the r, g, b of lipstick, eyeshadow and blush
+               (times ``lip_weight`` for the lipstick's)
+        w_bj = 1                                 for every other entry (opacities, shine, extent)
+
+    A product that is not worn (opacity 0) has no colour to get right. ``lip_weight`` > 1 asks for the lipstick
+    colour first: the lips are the smallest region and the one a try-on is judged on. The weights for
+    ``losses.style_regression_loss``. Taught in 04_conditional_gan, section 3.
+    """
+    if not isinstance(style, torch.Tensor) or style.dim() != 2 or style.shape[1] != len(VECTOR_FIELDS):
+        raise ValueError(f"style must be a tensor (B, {len(VECTOR_FIELDS)}) of style vectors, got "
+                         f"{tuple(style.shape) if isinstance(style, torch.Tensor) else type(style).__name__}")
+    if not lip_weight > 0:
+        raise ValueError(f"lip_weight must be a positive number, got {lip_weight!r}")
+    weight = torch.ones_like(style)
+    for product, colour in COLOUR_SLICE.items():
+        opacity = style[:, OPACITY_INDEX[product]:OPACITY_INDEX[product] + 1]
+        weight[:, colour] = opacity * (lip_weight if product == "lipstick" else 1.0)
+    return weight
 
 
 @functools.cache
@@ -129,12 +165,17 @@ class MakeupStyle:
 
     def to_vector(self) -> np.ndarray:
         """Flatten to the ``VECTOR_FIELDS`` order (float32, length 15); products not worn have opacity 0."""
-        zero = (0.0, 0.0, 0.0)
-        v = [*(self.lipstick or zero), self.lip_opacity if self.lipstick else 0.0, FINISH_SHINE[self.finish],
-             *(self.eyeshadow or zero), self.eyeshadow_opacity if self.eyeshadow else 0.0, self.eyeshadow_extent,
-             *(self.blush or zero), self.blush_opacity if self.blush else 0.0,
-             self.eyeliner_opacity if self.eyeliner else 0.0]
-        return np.asarray(v, dtype=np.float32)
+        v = np.zeros(len(VECTOR_FIELDS), dtype=np.float32)
+        for product, opacity in self._worn().items():
+            v[OPACITY_INDEX[product]] = opacity
+            if product in COLOUR_SLICE:
+                v[COLOUR_SLICE[product]] = getattr(self, product)
+        v[SHINE_INDEX], v[EXTENT_INDEX] = FINISH_SHINE[self.finish], self.eyeshadow_extent
+        return v
+
+    def _worn(self) -> dict[str, float]:
+        """Each product worn -> its opacity."""
+        return {product: getattr(self, OPACITY_FIELD[product]) for product in PRODUCTS if getattr(self, product) is not None}
 
     @classmethod
     def from_vector(cls, v: np.ndarray) -> "MakeupStyle":
@@ -145,13 +186,12 @@ class MakeupStyle:
         bad = [f"{name}={x:.3g}" for name, x in zip(VECTOR_FIELDS, v) if not 0.0 <= x <= 1.0]
         if bad:
             raise ValueError(f"style vector values must lie in [0, 1]; out of range: {', '.join(bad)}")
-        finish = min(FINISH_SHINE, key=lambda f: abs(FINISH_SHINE[f] - v[4]))
-        return cls(
-            lipstick=tuple(v[0:3]) if v[3] > 0 else None, lip_opacity=v[3], finish=finish,
-            eyeshadow=tuple(v[5:8]) if v[8] > 0 else None, eyeshadow_opacity=v[8], eyeshadow_extent=max(v[9], 0.05),
-            blush=tuple(v[10:13]) if v[13] > 0 else None, blush_opacity=v[13],
-            eyeliner=hex_to_rgb(CATALOGUE["eyeliner"]["black"]) if v[14] > 0 else None, eyeliner_opacity=v[14],
-        )
+        finish = min(FINISH_SHINE, key=lambda f: abs(FINISH_SHINE[f] - v[SHINE_INDEX]))
+        colour = {product: tuple(v[COLOUR_SLICE[product]]) if product in COLOUR_SLICE else
+                  hex_to_rgb(CATALOGUE[product]["black"]) for product in PRODUCTS}
+        return cls(**{product: colour[product] if v[i] > 0 else None for product, i in OPACITY_INDEX.items()},
+                   **{OPACITY_FIELD[product]: v[i] for product, i in OPACITY_INDEX.items()},
+                   finish=finish, eyeshadow_extent=max(v[EXTENT_INDEX], EXTENT_MIN))
 
     def describe(self) -> str:
         """Return a one-line human description, with hex colours."""

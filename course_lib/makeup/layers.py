@@ -22,7 +22,9 @@ import torch
 
 from course_lib import validate
 from course_lib.colour import hex_to_rgb, linear_to_srgb, luminance, srgb_to_linear
-from course_lib.makeup.catalogue import CATALOGUE, FINISH_SHINE, VECTOR_FIELDS, MakeupStyle
+from course_lib.makeup.catalogue import (
+    CATALOGUE, COLOUR_SLICE, EXTENT_INDEX, EXTENT_MIN, OPACITY_INDEX, SHINE_INDEX, VECTOR_FIELDS, MakeupStyle,
+)
 
 
 def to_batch01(image, name: str = "image") -> tuple[torch.Tensor, str]:
@@ -114,38 +116,30 @@ def _masked_mean(y: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     return (y * m).sum((2, 3), keepdim=True) / m.sum((2, 3), keepdim=True).clamp_min(1e-6)
 
 
-def _product_params(styles: list[MakeupStyle]) -> dict[str, dict[str, torch.Tensor]]:
-    """Each product's layer parameters as tensors: colour (B, 3, 1, 1, linear), opacity (0 where not worn),
-    shine and eyeshadow extent (B, 1, 1, 1)."""
-    def col(attr):
-        return srgb_to_linear(torch.tensor([getattr(s, attr) or (0.0, 0.0, 0.0) for s in styles])).view(-1, 3, 1, 1)
-
-    def num(values):
-        return torch.tensor(values, dtype=torch.float32).view(-1, 1, 1, 1)
-
-    return {
-        "lipstick": {"colour": col("lipstick"), "opacity": num([s.lip_opacity if s.lipstick else 0.0 for s in styles]),
-                     "shine": num([FINISH_SHINE[s.finish] for s in styles])},
-        "eyeshadow": {"colour": col("eyeshadow"), "opacity": num([s.eyeshadow_opacity if s.eyeshadow else 0.0 for s in styles]),
-                      "extent": num([s.eyeshadow_extent for s in styles])},
-        "blush": {"colour": col("blush"), "opacity": num([s.blush_opacity if s.blush else 0.0 for s in styles])},
-        "eyeliner": {"colour": col("eyeliner"), "opacity": num([s.eyeliner_opacity if s.eyeliner else 0.0 for s in styles])},
-    }
-
-
-def params_from_vector(style: torch.Tensor) -> dict[str, dict[str, torch.Tensor]]:
-    """The same parameters from style vectors ``(B, 15)`` (``VECTOR_FIELDS``), differentiably; eyeliner is black."""
+def params_from_vector(style: torch.Tensor, eyeliner: torch.Tensor | None = None) -> dict[str, dict[str, torch.Tensor]]:
+    """Each product's layer parameters from style vectors ``(B, 15)`` (``VECTOR_FIELDS``), differentiably: colour
+    ``(B, 3, 1, 1)`` in linear light, opacity (0 where not worn), the lipstick's shine and the eyeshadow's extent
+    ``(B, 1, 1, 1)``. The vector holds no eyeliner colour: ``eyeliner`` ``(B, 3)`` sRGB gives it, else catalogue black.
+    The one builder of layer parameters: ``apply_makeup`` passes its styles' vectors and eyeliner colours."""
     if not isinstance(style, torch.Tensor) or style.dim() != 2 or style.shape[1] != len(VECTOR_FIELDS):
         raise ValueError(f"style must be a tensor (B, {len(VECTOR_FIELDS)}) of style vectors (MakeupStyle.to_vector()), "
                          f"got {tuple(style.shape) if isinstance(style, torch.Tensor) else type(style).__name__}")
     v = style.float()[:, :, None, None]  # (B, 15, 1, 1)
-    black = srgb_to_linear(torch.tensor(hex_to_rgb(CATALOGUE["eyeliner"]["black"]))).view(1, 3, 1, 1).expand(len(v), 3, 1, 1)
-    return {
-        "lipstick": {"colour": srgb_to_linear(v[:, 0:3]), "opacity": v[:, 3:4], "shine": v[:, 4:5]},
-        "eyeshadow": {"colour": srgb_to_linear(v[:, 5:8]), "opacity": v[:, 8:9], "extent": v[:, 9:10].clamp_min(0.05)},
-        "blush": {"colour": srgb_to_linear(v[:, 10:13]), "opacity": v[:, 13:14]},
-        "eyeliner": {"colour": black.to(v), "opacity": v[:, 14:15]},
-    }
+    if eyeliner is None:
+        eyeliner = torch.tensor(hex_to_rgb(CATALOGUE["eyeliner"]["black"])).expand(len(v), 3)
+    params = {product: {"opacity": v[:, i:i + 1]} for product, i in OPACITY_INDEX.items()}
+    for product, colour in COLOUR_SLICE.items():
+        params[product]["colour"] = srgb_to_linear(v[:, colour])
+    params["eyeliner"]["colour"] = srgb_to_linear(eyeliner.to(v).view(-1, 3, 1, 1))
+    params["lipstick"]["shine"] = v[:, SHINE_INDEX:SHINE_INDEX + 1]
+    params["eyeshadow"]["extent"] = v[:, EXTENT_INDEX:EXTENT_INDEX + 1].clamp_min(EXTENT_MIN)
+    return params
+
+
+def _style_params(styles: list[MakeupStyle]) -> dict[str, dict[str, torch.Tensor]]:
+    """``params_from_vector`` for ``MakeupStyle`` objects, their eyeliner colours included."""
+    vectors = torch.from_numpy(np.stack([s.to_vector() for s in styles]))
+    return params_from_vector(vectors, torch.tensor([s.eyeliner or (0.0, 0.0, 0.0) for s in styles]))
 
 
 def _shading(y: torch.Tensor, m: torch.Tensor, k: float) -> torch.Tensor:
@@ -222,7 +216,7 @@ def apply_makeup(image, masks: Mapping, style: MakeupStyle | Sequence[MakeupStyl
     styles, amount = _styles(style, b), _intensity(intensity, b)
     used = [(product, *LAYERS[product]) for product in LAYERS if any(getattr(s, product) for s in styles)]
     region_masks = [mask_batch(masks, mask_name, b, (h, w)) for _, mask_name, _ in used]
-    params = _product_params(styles)
+    params = _style_params(styles)
     box = support_box(region_masks) if used else None
     if box is None or float(amount.max()) == 0.0:
         return from_batch01(x01, kind)

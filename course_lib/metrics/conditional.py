@@ -78,14 +78,15 @@ def obedience_report(enc, G, n: int = 1000, seed: int = 0, device=None) -> dict[
       ``identity_drift_ratio_floor`` is the same ratio for real renders (same person, another look), i.e.
       how much the encoder's identity read-out moves with makeup alone.
     """
-    from course_lib import faces, train
+    from course_lib import faces, makeup, train
 
     styles, wanted = lipstick_requests(n, seed)
     cond = torch.from_numpy(np.stack([s.to_vector() for s in styles]))
     z = torch.randn(n, G.z_dim, generator=torch.Generator().manual_seed(seed))
     fake = train.generate(G, z=z, cond=cond, device=device)
     zeroed = cond.clone()
-    zeroed[:, 0:4] = 0  # lipstick colour and opacity off
+    zeroed[:, makeup.COLOUR_SLICE["lipstick"]] = 0  # lipstick colour and opacity off
+    zeroed[:, makeup.OPACITY_INDEX["lipstick"]] = 0
     fake_zeroed = train.generate(G, z=z, cond=zeroed, device=device)
     identities = [p[0] for p in faces.sample_faces(seed + 1, range(n), makeup=False)]
     real = faces.render(identities, styles, size=G.size).images

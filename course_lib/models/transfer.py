@@ -17,11 +17,12 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrizations
 
+from course_lib.makeup import OPACITY_INDEX, PRODUCT_MASK
 from course_lib.models.common import check_positive
 from course_lib.models.conditional import FiLM, check_cond
 
-MASK_REGIONS = ("lips", "eyeshadow", "cheeks", "liner")
-_OPACITY_INDEX = (3, 8, 13, 14)  # makeup.VECTOR_FIELDS: the opacity of the product worn in each MASK_REGIONS region
+MASK_REGIONS = tuple(PRODUCT_MASK.values())  # ("lips", "eyeshadow", "cheeks", "liner"): one mask per product
+_OPACITY_INDEX = tuple(OPACITY_INDEX[product] for product in PRODUCT_MASK)  # each MASK_REGIONS region's opacity
 
 
 def _check_images(x: object, name: str, size: int | None = None) -> torch.Tensor:

@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable, Sequence
 import torch
 from torch import nn
 
-from course_lib import checkpoints, device as dev, losses, validate
+from course_lib import checkpoints, device as dev, losses, makeup, validate
 from course_lib.train import augment, distributed
 from course_lib.train.steps import d_step, g_step, get_loss
 
@@ -57,7 +57,7 @@ class TrainConfig:
     compile: bool = False  # torch.compile: opt-in, worth it on GPUs (slow first step, no gain on this CPU)
     ema: float = 0.999  # decay of the moving average of G's weights (0 turns it off)
     style_weight: float = 3.0  # conditional GANs whose D has a style regressor (regress=True): its loss weight
-    lip_weight: float = 1.0  # ... and the lipstick colour's extra weight inside it (losses.style_regression_loss)
+    lip_weight: float = 1.0  # ... and the lipstick colour's extra weight inside it (makeup.style_weights)
     checkpoint_every: int = 500  # steps between checkpoints of a run (0: only at the end)
     log_every: int = 10  # steps between history entries
     seed: int = 0  # seeds the model init (by the caller), the noise and the data order
@@ -152,20 +152,28 @@ class Conditioned(nn.Module):
     """``G(z, cond)`` or ``D(x, cond)`` seen as a one-argument module, so d_step/g_step serve conditional GANs.
 
     Its parameters are the wrapped module's, so freezing, gradient norms and syncing all see the real network.
-    With ``keep_styles`` (a D with a style regressor) each call also appends D's style read-out to ``styles``.
+    With ``keep_styles`` (a D with a style regressor) each call also keeps D's style read-out of its input,
+    which ``style_of(x)`` returns for exactly that input tensor.
     """
 
     def __init__(self, module: nn.Module, cond: Tensor, keep_styles: bool = False):
         super().__init__()
         self.module, self.cond, self.keep_styles = module, cond, keep_styles
-        self.styles: list[Tensor] = []
+        self._read: list[tuple[Tensor, Tensor]] = []  # (input, D's style read-out of it), one per call
 
     def forward(self, x: Tensor) -> Tensor:
         if not self.keep_styles:
             return self.module(x, self.cond)
         logits, styles = self.module(x, self.cond, return_style=True)
-        self.styles.append(styles)
+        self._read.append((x, styles))
         return logits
+
+    def style_of(self, x: Tensor) -> Tensor:
+        """The style ``(B, cond_dim)`` D read off the batch ``x`` (the same tensor object) at its first call on it."""
+        for seen, styles in self._read:
+            if seen is x:
+                return styles
+        raise RuntimeError("this D has not been called on that batch (or was built without keep_styles=True)")
 
 
 def _as_batches(data: Callable[[int], Any] | Iterable[Any], conditional: bool) -> Callable[[int], tuple[Tensor, Tensor | None]]:
@@ -304,9 +312,14 @@ def fit(G: nn.Module, D: nn.Module, data: Callable[[int], Tensor] | Iterable[Ten
             if cond is not None:  # fakes get the real batch's conditions: c is drawn from the data
                 cond = cond.to(device)
                 G_c, D_c = Conditioned(G_train, cond), Conditioned(D_train, cond, keep_styles=style_weight > 0)
-                if style_weight > 0:  # D reads the style of the real faces (its first call), G's fakes must match c
-                    d_aux = lambda D_c=D_c, cond=cond: style_weight * losses.style_regression_loss(D_c.styles[0], cond, cfg.lip_weight)  # noqa: E731
-                    g_aux = lambda D_c=D_c, cond=cond: style_weight * losses.style_regression_loss(D_c.styles[-1], cond, cfg.lip_weight)  # noqa: E731
+                if style_weight > 0:  # D learns to read the style of the real faces; G's fakes must show c to it
+                    w = makeup.style_weights(cond, cfg.lip_weight)  # colours count as much as their opacity
+
+                    def d_aux(x_real, x_fake, D_c=D_c, cond=cond, w=w):
+                        return style_weight * losses.style_regression_loss(D_c.style_of(x_real), cond, w)
+
+                    def g_aux(x_fake, D_c=D_c, cond=cond, w=w):
+                        return style_weight * losses.style_regression_loss(D_c.style_of(x_fake), cond, w)
             z = torch.randn(x_real.shape[0], cfg.z_dim, generator=z_gen).to(device)
             x_fake = None
             if cfg.n_critic == 1:  # one G forward serves both steps (G is unchanged until its own step)

@@ -120,7 +120,7 @@ def d_step(
     scaler: Any = None,
     generator: torch.Generator | None = None,
     x_fake: Tensor | None = None,
-    aux_loss: Callable[[], Tensor] | None = None,
+    aux_loss: Callable[[Tensor, Tensor], Tensor] | None = None,
     r1_gamma: float = 0.0,
     r1_fn: Callable[[nn.Module, Tensor, float], Tensor] | None = None,
     gp_fn: Callable[[nn.Module, Tensor, Tensor, float], Tensor] | None = None,
@@ -133,8 +133,9 @@ def d_step(
     ``gp_weight`` overrides the pair's default penalty (10 for "wgan-gp", 0 otherwise); ``generator``
     seeds its interpolates. Returns ``d_loss`` (without the penalty), ``gp``, ``d_real`` = mean D(x),
     ``d_fake`` = mean D(G(z)) as probabilities (sigmoid of the score, only indicative for
-    Wasserstein/hinge critics) and ``d_grad_norm``. ``aux_loss``, called after D's forward passes, adds a
-    term to D's loss (``fit`` uses it for a conditional D's style regression), reported as ``aux`` when given.
+    Wasserstein/hinge critics) and ``d_grad_norm``. ``aux_loss(x_real, x_fake)``, called after D's forward
+    passes with the very batches D judged, adds a term to D's loss (``fit`` uses it for a conditional D's style
+    regression on the real batch), reported as ``aux`` when given.
     ``r1_gamma`` > 0 adds the R1 penalty on the real batch (``losses.r1_penalty``), reusing D's forward pass
     on it; reported as ``r1``. ``r1_fn(D, x_real, gamma)`` computes it instead (yours, in 03_dcgan_faces), and
     ``gp_fn(D, x_real, x_fake, weight)`` the gradient penalty (yours, in 02_training_dynamics).
@@ -166,7 +167,7 @@ def d_step(
             r1 = losses.r1_penalty(D, x_real, r1_gamma, logits_real=logits_real)
         else:
             r1 = _penalty(r1_fn(D, x_real, r1_gamma), "r1_fn")
-        aux = aux_loss() if aux_loss is not None else torch.zeros(())
+        aux = aux_loss(x_real, x_fake) if aux_loss is not None else torch.zeros(())
     norm = _update(d_loss + gp + r1 + aux, D, opt_D, scaler)
     stats = {
         "d_loss": float(d_loss.detach()),
@@ -190,21 +191,23 @@ def g_step(
     autocast: ContextManager[Any] | None = None,
     scaler: Any = None,
     x_fake: Tensor | None = None,
-    aux_loss: Callable[[], Tensor] | None = None,
+    aux_loss: Callable[[Tensor], Tensor] | None = None,
 ) -> dict[str, float]:
     """Update G once through a frozen D; return ``g_loss``, ``d_fake`` = mean D(G(z)) and ``g_grad_norm``.
 
     D's parameters are frozen during the step (gradients flow through D to G, not into D's weights).
     ``x_fake``: a G(z) made earlier *with* its graph (G unchanged since), reused instead of a new forward.
-    ``aux_loss``, called after D's forward pass, adds a term to G's loss (reported as ``aux`` when given).
+    ``aux_loss(x_fake)``, called after D's forward pass with the fakes D judged, adds a term to G's loss
+    (reported as ``aux`` when given).
     Taught in 02_training_dynamics, section 3.
     """
     pair = get_loss(loss)
     with _frozen(D):
         with autocast if autocast is not None else contextlib.nullcontext():
-            logits_fake = D(G(z) if x_fake is None else x_fake)
+            x_fake = G(z) if x_fake is None else x_fake
+            logits_fake = D(x_fake)
             g_loss = pair.g(logits_fake.float())
-            aux = aux_loss() if aux_loss is not None else torch.zeros(())
+            aux = aux_loss(x_fake) if aux_loss is not None else torch.zeros(())
         norm = _update(g_loss + aux, G, opt_G, scaler)
     stats = {
         "g_loss": float(g_loss.detach()),

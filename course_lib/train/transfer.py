@@ -4,7 +4,7 @@
   L = lambda_L1 |G(x, s) - t|_1,w + lambda_mask (BCE + Dice)(masks(x), true masks) + LSGAN(D(x, G(x, s), s)),
   the L1 weighted 10x on made-up pixels (w) and the true masks used at training time only.
 - ``train_style_encoder``: reference -> style vector, with the try-on generator frozen:
-  L = style_regression_loss(E(y), s) + lambda_L1 |G(x, E(y)) - t|_1.
+  L = style_regression_loss(E(y), s, w(s)) + lambda_L1 |G(x, E(y)) - t|_1, w(s) = makeup.style_weights(s).
 - ``train_reference``: BeautyGAN-style, *unpaired* (the ground truth is never shown):
   L_G = LSGAN(D_B(x_B)) + LSGAN(D_A(y_A)) + lambda_cyc (|G(y_A, x_B)_2 - x| + |G(y_A, x_B)_1 - y|)
         + lambda_id |G(x, x)_1 - x| + lambda_hist L_hist(x_B, y),  where (x_B, y_A) = G(x, y).
@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_lib import checkpoints, data, losses
+from course_lib import checkpoints, data, losses, makeup
 from course_lib.train.loop import check_finite_stats, check_finite_weights
 from course_lib.models.transfer import MASK_REGIONS, PatchDiscriminator, ReferenceTransferGenerator, StyleEncoder, TryOnGenerator
 
@@ -156,7 +156,7 @@ def train_style_encoder(cfg: TransferConfig, G: TryOnGenerator, run_dir=None, ca
 
     def step_fn(step: int, b: dict) -> dict[str, float]:
         pred = E(b["reference"])
-        reg = losses.style_regression_loss(pred, b["style"])
+        reg = losses.style_regression_loss(pred, b["style"], makeup.style_weights(b["style"]))
         l1 = (G(b["source"], pred) - b["target"]).abs().mean()
         loss = reg + cfg.l1_weight * 0.1 * l1
         opt.zero_grad(set_to_none=True), loss.backward(), opt.step()
