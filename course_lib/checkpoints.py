@@ -26,12 +26,18 @@ from course_lib import config as course_config
 
 
 class CheckpointError(RuntimeError):
-    """A checkpoint is missing, corrupt, tampered with, or not what the manifest says."""
+    """A checkpoint is missing, corrupt, tampered with, or not what the manifest says.
+
+    Not in the notebooks: the machinery behind ``checkpoints.load`` and tools/train_checkpoints.py.
+    """
 
 
 @dataclass
 class Entry:
-    """One manifest entry: what a checkpoint file is and how it was made."""
+    """One manifest entry: what a checkpoint file is and how it was made.
+
+    Not in the notebooks: the machinery behind ``checkpoints.load`` and tools/train_checkpoints.py.
+    """
 
     name: str
     file: str
@@ -45,7 +51,10 @@ class Entry:
 
 
 def sha256_file(path: str | Path) -> str:
-    """Return the hex sha256 of a file (read in 1 MiB blocks)."""
+    """Return the hex sha256 of a file (read in 1 MiB blocks).
+
+    Not in the notebooks: the machinery behind ``checkpoints.load`` and tools/train_checkpoints.py.
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -58,7 +67,8 @@ STALE_TMP_SECONDS = 600  # a temp file of atomic_write untouched this long belon
 
 def clean_stale_temps(path: str | Path, older_than: float = STALE_TMP_SECONDS) -> list[Path]:
     """Remove the temp files that killed writes of ``path`` left beside it (``<name>*.tmp``, untouched for
-    ``older_than`` seconds; a write in progress keeps its file fresh); return the removed paths."""
+    ``older_than`` seconds; a write in progress keeps its file fresh); return the removed paths.
+    Not in the notebooks: the machinery behind ``checkpoints.load`` and tools/train_checkpoints.py."""
     path, removed = Path(path), []
     if not path.parent.is_dir():
         return removed
@@ -77,6 +87,7 @@ def atomic_write(path: str | Path, write: Callable[[Any], None], mode: str = "wb
     """Write a file through ``write(handle)`` into a temp file beside it, then rename: never half-written.
 
     Temp files of earlier writes of the same file that were killed (``kill -9``) are removed first.
+    Not in the notebooks: the machinery behind ``checkpoints.load`` and tools/train_checkpoints.py.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -103,6 +114,7 @@ def read_manifest(directory: str | Path | None = None) -> dict[str, Entry]:
 
     A manifest that is not JSON, not an object of objects, or whose entries lack a field or have one of the
     wrong type raises ``CheckpointError`` naming the entry and the field.
+    Not in the notebooks: the machinery behind ``checkpoints.load`` and tools/train_checkpoints.py.
     """
     path = Path(directory or course_config.CHECKPOINT_DIR) / "manifest.json"
     if not path.exists():
@@ -179,6 +191,7 @@ def save(name: str, state: dict, *, config: dict | None = None, command: str = "
     """Save ``state`` (a dict of state dicts / tensors) as checkpoint ``name`` and record it in the manifest.
 
     ``fp16`` halves the file (weights are cast back to fp32 on load); keep it where quality holds.
+    Not in the notebooks: the machinery behind ``checkpoints.load`` and tools/train_checkpoints.py.
     """
     if not name or not all(ch.isalnum() or ch in "-_." for ch in name):
         raise ValueError(f"name must be a non-empty string of letters, digits, '-', '_' or '.', got {name!r}")
@@ -195,7 +208,10 @@ def save(name: str, state: dict, *, config: dict | None = None, command: str = "
 
 
 def safe_torch_load(path: str | Path, what: str) -> Any:
-    """``torch.load(weights_only=True)`` with clear errors for truncated, corrupt or code-carrying files."""
+    """``torch.load(weights_only=True)`` with clear errors for truncated, corrupt or code-carrying files.
+
+    Not in the notebooks: the machinery behind ``checkpoints.load`` and tools/train_checkpoints.py.
+    """
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
@@ -211,6 +227,7 @@ def load(name: str, directory: str | Path | None = None, keys: Sequence[str] = (
     Floating tensors come back as fp32 on the CPU; move them with ``model.load_state_dict`` + ``.to(device)``.
     ``keys``: top-level entries the state must have (e.g. ``("G_ema",)``); a state without them, or with
     NaN / inf weights, raises ``CheckpointError``, as does a manifest entry pointing outside ``directory``.
+    Taught in 03_dcgan_faces, section 6.
     """
     if not isinstance(name, str):
         raise TypeError(f"name must be a checkpoint's name (str), got {type(name).__name__}")
@@ -239,7 +256,10 @@ def load(name: str, directory: str | Path | None = None, keys: Sequence[str] = (
 
 
 def exists(name: str, directory: str | Path | None = None) -> bool:
-    """Return True when the manifest lists ``name`` and its file is present."""
+    """Return True when the manifest lists ``name`` and its file is present.
+
+    Not in the notebooks: the machinery behind ``checkpoints.load`` and tools/train_checkpoints.py.
+    """
     directory = Path(directory or course_config.CHECKPOINT_DIR)
     entry = read_manifest(directory).get(name)
     return entry is not None and _file_in(directory, entry).exists()
@@ -252,6 +272,7 @@ def train_or_load(name: str, train: Callable[[], tuple[dict, dict]], *, config: 
     A notebook uses it so that a student sees results in seconds, while ``retrain=True`` (or a missing
     file) runs the real training. A shipped entry trained with a different ``config`` is reported, not
     silently used.
+    Not in the notebooks: the machinery behind ``checkpoints.load`` and tools/train_checkpoints.py.
     """
     if exists(name, directory) and not retrain:
         state, entry = load(name, directory)

@@ -14,7 +14,10 @@ _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
 
 
 def hex_to_rgb(code: str) -> tuple[float, float, float]:
-    """Convert ``"#c41e3a"`` to an sRGB triple in [0, 1]."""
+    """Convert ``"#c41e3a"`` to an sRGB triple in [0, 1].
+
+    Not in the notebooks: colour science behind the renderer, the layer model and the dE2000 rulers.
+    """
     m = _HEX.match(code.strip()) if isinstance(code, str) else None
     if m is None:
         raise ValueError(f"colour must be a hex string like '#c41e3a', got {code!r}")
@@ -23,19 +26,28 @@ def hex_to_rgb(code: str) -> tuple[float, float, float]:
 
 
 def rgb_to_hex(rgb) -> str:
-    """Convert an sRGB triple in [0, 1] to ``"#rrggbb"``."""
+    """Convert an sRGB triple in [0, 1] to ``"#rrggbb"``.
+
+    Not in the notebooks: colour science behind the renderer, the layer model and the dE2000 rulers.
+    """
     r, g, b = (int(round(float(np.clip(c, 0, 1)) * 255)) for c in rgb)
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
 def srgb_to_linear(x: torch.Tensor) -> torch.Tensor:
-    """Invert the sRGB transfer curve: x in [0, 1] -> linear light in [0, 1]."""
+    """Invert the sRGB transfer curve: x in [0, 1] -> linear light in [0, 1].
+
+    Not in the notebooks: colour science behind the renderer, the layer model and the dE2000 rulers.
+    """
     x = x.clamp(0, 1)
     return torch.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
 
 
 def linear_to_srgb(x: torch.Tensor) -> torch.Tensor:
-    """Apply the sRGB transfer curve: linear light in [0, 1] -> sRGB in [0, 1]."""
+    """Apply the sRGB transfer curve: linear light in [0, 1] -> sRGB in [0, 1].
+
+    Not in the notebooks: colour science behind the renderer, the layer model and the dE2000 rulers.
+    """
     x = x.clamp(0, 1)
     return torch.where(x <= 0.0031308, x * 12.92, 1.055 * x.clamp_min(1e-8) ** (1 / 2.4) - 0.055)
 
@@ -45,13 +57,19 @@ LUMA = torch.tensor([0.2126, 0.7152, 0.0722])
 
 
 def luminance(x_lin: torch.Tensor) -> torch.Tensor:
-    """Relative luminance Y of linear RGB ``(B, 3, H, W)`` -> ``(B, 1, H, W)``."""
+    """Relative luminance Y of linear RGB ``(B, 3, H, W)`` -> ``(B, 1, H, W)``.
+
+    Not in the notebooks: colour science behind the renderer, the layer model and the dE2000 rulers.
+    """
     w = LUMA.to(x_lin).view(1, 3, 1, 1)
     return (x_lin * w).sum(1, keepdim=True)
 
 
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
-    """Convert sRGB in [0, 1] (any shape ending in 3) to CIE Lab (D65), via scikit-image."""
+    """Convert sRGB in [0, 1] (any shape ending in 3) to CIE Lab (D65), via scikit-image.
+
+    Not in the notebooks: colour science behind the renderer, the layer model and the dE2000 rulers.
+    """
     from skimage import color
 
     arr = np.asarray(rgb, dtype=np.float64)
@@ -62,6 +80,7 @@ def delta_e2000(rgb_a: np.ndarray, rgb_b: np.ndarray) -> np.ndarray:
     """Return the CIEDE2000 colour difference between two sRGB arrays (shapes ending in 3).
 
     About 1 is the smallest difference a person notices; lipstick shades in a catalogue differ by 5-20.
+    Taught in 00_welcome, section 4.
     """
     from skimage import color
 

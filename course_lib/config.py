@@ -23,7 +23,10 @@ _TRUE = {"1", "true", "yes", "on"}
 
 
 def is_fast() -> bool:
-    """Return True when ``COURSE_FAST`` asks for the quick settings used by CI and the tests."""
+    """Return True when ``COURSE_FAST`` asks for the quick settings used by CI and the tests.
+
+    Not in the notebooks: configuration the library reads.
+    """
     return os.environ.get("COURSE_FAST", "0").strip().lower() in _TRUE
 
 
@@ -35,12 +38,13 @@ def pick(full: T, fast: T) -> T:
     """Choose a setting: ``fast`` under ``COURSE_FAST=1``, ``full`` otherwise.
 
     Notebooks use it for step counts and sample sizes: ``steps = config.pick(full=3000, fast=200)``.
+    Taught in 03_dcgan_faces, section 5.
     """
     return fast if is_fast() else full
 
 
 def build_dir(*parts: str) -> Path:
-    """Return (and create) a folder under the git-ignored ``build/`` directory."""
+    """Return (and create) a folder under the git-ignored ``build/`` directory. Taught in 03_dcgan_faces, section 3."""
     path = BUILD_DIR.joinpath(*parts)
     path.mkdir(parents=True, exist_ok=True)
     return path

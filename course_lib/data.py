@@ -31,7 +31,7 @@ Tensor = torch.Tensor
 class GaussianMixture:
     """An isotropic Gaussian mixture: ``K`` centres in ``dim`` dimensions sharing one ``sigma``.
 
-    ``centres`` is ``(K, dim)``, ``weights`` is ``(K,)`` and sums to 1. Taught in 02_training_dynamics, section 1.
+    ``centres`` is ``(K, dim)``, ``weights`` is ``(K,)`` and sums to 1. Taught in 02_training_dynamics, section 4.
     """
 
     centres: Tensor  # (K, dim)
@@ -136,7 +136,8 @@ class SynthFaces(torch.utils.data.Dataset):
     ``makeup``: True (all wear makeup), False (none), or the probability that a face wears some.
     Items are image tensors ``(3, H, W)`` in [-1, 1]; with ``with_labels`` they are dicts that add the
     style vector (``makeup.VECTOR_FIELDS``), the Monk tone and the region masks. A DataLoader fetches a
-    whole batch with one batched render (``__getitems__``). Taught in 03_dcgan_faces, section 1.
+    whole batch with one batched render (``__getitems__``).
+    Not in the notebooks by name: they draw SynthFaces batches with ``data.face_batches`` (03_dcgan_faces, section 1).
     """
 
     def __init__(self, n: int, size: int = 64, seed: int = 0, makeup: bool | float = 0.5,
@@ -184,7 +185,7 @@ def paired_faces(n: int, size: int = 64, seed: int = 0) -> dict:
     """Return ``n`` pairs of the same identity without and with makeup (pix2pix-style supervision).
 
     Keys: ``bare``, ``made_up`` (tensors ``(n, 3, H, W)`` in [-1, 1]), ``masks`` (of the bare face; the same
-    geometry), ``style`` (``(n, 15)`` vectors), ``tone`` ``(n,)``. Taught in 05_makeup_transfer, section 3.
+    geometry), ``style`` (``(n, 15)`` vectors), ``tone`` ``(n,)``. Taught in 05_makeup_transfer, section 1.
     """
     from course_lib import faces
 
@@ -204,7 +205,7 @@ def transfer_triplets(n: int, size: int = 64, seed: int = 0, start: int = 0) -> 
     Keys: ``source``, ``reference``, ``target`` (``(n, 3, H, W)`` in [-1, 1]), ``masks`` (of the target, which
     are the source's), ``reference_masks``, ``style`` ``(n, 15)``, ``tone`` (the source's Monk tone).
     Triplet ``i`` is a pure function of (``seed``, ``start + i``); a training stream takes ``start = step * n``.
-    Taught in 05_makeup_transfer, section 4.
+    Taught in 05_makeup_transfer, section 2.
     """
     from course_lib import faces
 
@@ -243,7 +244,10 @@ def lfw_faces(size: int | None = None) -> Tensor:
 
 
 def portraits() -> dict:
-    """Return the bundled real portraits (astronaut, Grace Hopper) with landmarks and region masks."""
+    """Return the bundled real portraits (astronaut, Grace Hopper) with landmarks and region masks.
+
+    Not in the notebooks: a data source for the library and its tools.
+    """
     from course_lib import landmarks
 
     return {name: landmarks.load_portrait(name) for name in landmarks.PORTRAITS}

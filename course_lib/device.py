@@ -29,6 +29,7 @@ def get_device(name: str | torch.device | None = "auto") -> torch.device:
 
     ``name`` may force one: "cpu", "cuda", "cuda:1", "mps" (or "auto" / None to choose).
     Asking for a device this machine lacks raises an error that says what it does have.
+    Taught in 00_welcome, section 2.
     """
     if isinstance(name, torch.device):
         name = str(name)
@@ -61,6 +62,7 @@ def set_seed(seed: int = 0) -> torch.Generator:
     """Seed Python, NumPy and torch (all devices); return a CPU ``torch.Generator`` seeded the same.
 
     The notebook calls this; the library never seeds on import (no hidden global state).
+    Taught in 00_welcome, section 2.
     """
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"set_seed(seed={seed!r}): expected a non-negative int")
@@ -72,7 +74,10 @@ def set_seed(seed: int = 0) -> torch.Generator:
 
 @lru_cache(maxsize=1)
 def cpu_supports_bf16() -> bool:
-    """Return True when this CPU has native bf16 maths (AVX-512 BF16 or AMX), where bf16 autocast pays off."""
+    """Return True when this CPU has native bf16 maths (AVX-512 BF16 or AMX), where bf16 autocast pays off.
+
+    Not in the notebooks: device plumbing behind ``train.fit`` and the benchmarks.
+    """
     if platform.system() == "Darwin" and platform.machine() == "arm64":
         return False  # Apple silicon: bf16 on the CPU is emulated, slower than fp32.
     cpuinfo = Path("/proc/cpuinfo")
@@ -87,6 +92,7 @@ def amp_dtype(device: torch.device | str) -> torch.dtype | None:
 
     CUDA: bf16 where the GPU supports it (Ampere+), else fp16 (needs a GradScaler).
     CPU: bf16 where the CPU has native bf16 (1.6-1.8x faster for DCGAN here), else none. MPS: none.
+    Taught in 03_dcgan_faces, section 0 (the setup cell prints it).
     """
     device = torch.device(device)
     if device.type == "cuda":
@@ -97,7 +103,10 @@ def amp_dtype(device: torch.device | str) -> torch.dtype | None:
 
 
 def autocast(device: torch.device | str, enabled: bool = True) -> ContextManager[Any]:
-    """Return the mixed-precision context for ``device`` (a ``nullcontext`` where there is none)."""
+    """Return the mixed-precision context for ``device`` (a ``nullcontext`` where there is none).
+
+    Not in the notebooks: device plumbing behind ``train.fit`` and the benchmarks.
+    """
     device = torch.device(device)
     dtype = amp_dtype(device) if enabled else None
     if dtype is None:
@@ -106,12 +115,18 @@ def autocast(device: torch.device | str, enabled: bool = True) -> ContextManager
 
 
 def needs_grad_scaler(device: torch.device | str, enabled: bool = True) -> bool:
-    """Return True when autocast on ``device`` uses fp16, whose small gradients need loss scaling."""
+    """Return True when autocast on ``device`` uses fp16, whose small gradients need loss scaling.
+
+    Not in the notebooks: device plumbing behind ``train.fit`` and the benchmarks.
+    """
     return enabled and amp_dtype(device) == torch.float16
 
 
 def describe_device(device: torch.device | str | None = None) -> dict[str, Any]:
-    """Describe the compute this notebook will use: device, threads, mixed precision, GPU name and memory."""
+    """Describe the compute this notebook will use: device, threads, mixed precision, GPU name and memory.
+
+    Taught in 00_welcome, section 2.
+    """
     device = get_device(device if device is not None else "auto")
     dtype = amp_dtype(device)
     info: dict[str, Any] = {

@@ -44,6 +44,7 @@ class DomainEncoder(nn.Module):
     the input's pixels, which is exactly the kind of quantity it is asked for (a region's mean colour).
     The lipstick-shade head is a small MLP on the features and those region colours (stage 2 of training):
     a region's mean colour still carries the lighting and the gloss; the shade does not.
+    Not in the notebooks: how the domain encoder is built, trained and read (tools/train_checkpoints.py).
     """
 
     def __init__(self):
@@ -110,7 +111,10 @@ def _norm_geometry(identity: faces.Identity) -> list[float]:
 
 
 def region_colours(batch: faces.Faces) -> dict[str, torch.Tensor]:
-    """Mean sRGB colour (B, 3) in [0, 1] of each region where its mask > 0.5 (NaN where a face has none)."""
+    """Mean sRGB colour (B, 3) in [0, 1] of each region where its mask > 0.5 (NaN where a face has none).
+
+    Not in the notebooks: how the domain encoder is built, trained and read (tools/train_checkpoints.py).
+    """
     x01 = (batch.images + 1) / 2
     out = {}
     for region in COLOUR_REGIONS:
@@ -122,7 +126,10 @@ def region_colours(batch: faces.Faces) -> dict[str, torch.Tensor]:
 
 
 def targets(batch: faces.Faces) -> dict[str, torch.Tensor]:
-    """The training targets of a rendered batch, one tensor per head (and where each colour region is)."""
+    """The training targets of a rendered batch, one tensor per head (and where each colour region is).
+
+    Not in the notebooks: how the domain encoder is built, trained and read (tools/train_checkpoints.py).
+    """
     colours = region_colours(batch)
     where = torch.cat([(batch.masks[r] > 0.5).float() for r in COLOUR_REGIONS], 1)  # (B, regions, S, S)
     if where.shape[-1] != 64:
@@ -143,7 +150,8 @@ def targets(batch: faces.Faces) -> dict[str, torch.Tensor]:
 
 def loss(out: dict[str, torch.Tensor], tgt: dict[str, torch.Tensor]) -> torch.Tensor:
     """Sum of the head losses: MSE for numbers and colours (NaN targets skipped), BCE for worn, CE for classes,
-    and cross-entropy of the colour attention against the region masks."""
+    and cross-entropy of the colour attention against the region masks.
+    Not in the notebooks: how the domain encoder is built, trained and read (tools/train_checkpoints.py)."""
     total = torch.zeros(())
     for name in ("tone", "geometry", *(f"{r}_rgb" for r in COLOUR_REGIONS)):
         ok = ~torch.isnan(tgt[name])
@@ -158,7 +166,10 @@ def loss(out: dict[str, torch.Tensor], tgt: dict[str, torch.Tensor]) -> torch.Te
 
 
 def degrade(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Random mild blur and noise, so the read-outs hold up on a GAN's imperfect samples."""
+    """Random mild blur and noise, so the read-outs hold up on a GAN's imperfect samples.
+
+    Not in the notebooks: how the domain encoder is built, trained and read (tools/train_checkpoints.py).
+    """
     b = x.shape[0]
     sigma = torch.rand(b, generator=generator) * 0.8  # blur sigma in pixels, 0..0.8
     k = torch.arange(-2, 3, dtype=torch.float32)
@@ -173,7 +184,10 @@ def degrade(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 @dataclass
 class EncoderConfig:
-    """How the shipped encoder is trained (tools/train_checkpoints.py)."""
+    """How the shipped encoder is trained (tools/train_checkpoints.py).
+
+    Not in the notebooks: how the domain encoder is built, trained and read (tools/train_checkpoints.py).
+    """
 
     steps: int = 4000  # batches of fresh renders; ~250k faces in all
     batch_size: int = 64
@@ -187,7 +201,10 @@ class EncoderConfig:
 
 
 def train_encoder(cfg: EncoderConfig, log_every: int = 100, callback=None) -> tuple[DomainEncoder, list[float]]:
-    """Train a DomainEncoder on fresh SynthFaces renders; return it (in eval mode) and the loss history."""
+    """Train a DomainEncoder on fresh SynthFaces renders; return it (in eval mode) and the loss history.
+
+    Not in the notebooks: how the domain encoder is built, trained and read (tools/train_checkpoints.py).
+    """
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     model = DomainEncoder()
@@ -211,7 +228,10 @@ def train_encoder(cfg: EncoderConfig, log_every: int = 100, callback=None) -> tu
 
 @dataclass
 class ShadeConfig:
-    """Stage 2: the lipstick-shade head, fitted on the frozen encoder (tools/train_checkpoints.py)."""
+    """Stage 2: the lipstick-shade head, fitted on the frozen encoder (tools/train_checkpoints.py).
+
+    Not in the notebooks: how the domain encoder is built, trained and read (tools/train_checkpoints.py).
+    """
 
     faces: int = 25600  # fresh renders whose encoder outputs are computed once
     steps: int = 4000  # Adam steps on minibatches of those
@@ -225,7 +245,10 @@ class ShadeConfig:
 
 
 def shade_targets(batch: faces.Faces) -> tuple[torch.Tensor, torch.Tensor]:
-    """Each face's lipstick shade (B, 3) in sRGB [0, 1] and its weight: the lipstick's opacity (0 if none)."""
+    """Each face's lipstick shade (B, 3) in sRGB [0, 1] and its weight: the lipstick's opacity (0 if none).
+
+    Not in the notebooks: how the domain encoder is built, trained and read (tools/train_checkpoints.py).
+    """
     shades = torch.tensor([m.lipstick if m is not None and m.lipstick else (0.0, 0.0, 0.0) for m in batch.makeups])
     weight = torch.tensor([m.lip_opacity if m is not None and m.lipstick else 0.0 for m in batch.makeups])
     return shades.float(), weight.float()
@@ -235,7 +258,8 @@ def train_shade_head(model: DomainEncoder, cfg: ShadeConfig, callback=None) -> l
     """Stage 2: fit ``model.shade`` on the frozen encoder's outputs for fresh renders; return the loss history.
 
     The loss is the squared sRGB error of the shade, weighted by the lipstick's opacity (a face without
-    lipstick has no shade to read). Everything but the shade head is left as it is."""
+    lipstick has no shade to read). Everything but the shade head is left as it is.
+    Not in the notebooks: how the domain encoder is built, trained and read (tools/train_checkpoints.py)."""
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     model.eval()
@@ -276,7 +300,7 @@ def read_out(model: DomainEncoder, images: torch.Tensor, batch_size: int = 256) 
     """Read attributes off images: tone (Monk 1-10), region colours and the lipstick shade (sRGB), P(worn), hair classes, geometry
     (``GEOMETRY``, scaled to [0, 1] by ``faces.RANGES``) and the 256-d features.
 
-    ``model``: a DomainEncoder, or what ``load_shipped`` returns."""
+    ``model``: a DomainEncoder, or what ``load_shipped`` returns. Taught in 03_dcgan_faces, section 6."""
     model = getattr(model, "model", model).eval()
     parts = [model(images[i : i + batch_size]) for i in range(0, len(images), batch_size)]
     out = {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
@@ -289,7 +313,10 @@ def read_out(model: DomainEncoder, images: torch.Tensor, batch_size: int = 256) 
 
 
 def evaluate(model: DomainEncoder, n: int = 1000, seed: int = 999) -> dict[str, float]:
-    """Measure the encoder on held-out renders: colour errors in dE2000, tone MAE, accuracies."""
+    """Measure the encoder on held-out renders: colour errors in dE2000, tone MAE, accuracies.
+
+    Not in the notebooks: how the domain encoder is built, trained and read (tools/train_checkpoints.py).
+    """
     from course_lib import colour
 
     batch = faces.render_indices(range(n), seed=seed, size=64, makeup=0.7)
@@ -309,13 +336,19 @@ def evaluate(model: DomainEncoder, n: int = 1000, seed: int = 999) -> dict[str, 
 
 
 def config_dict(cfg: EncoderConfig) -> dict:
-    """The config as a plain dict (for the checkpoint manifest)."""
+    """The config as a plain dict (for the checkpoint manifest).
+
+    Not in the notebooks: how the domain encoder is built, trained and read (tools/train_checkpoints.py).
+    """
     return asdict(cfg)
 
 
 @dataclass
 class ShippedEncoder:
-    """The shipped encoder, ready for read-outs, with its measured accuracy."""
+    """The shipped encoder, ready for read-outs, with its measured accuracy.
+
+    Not in the notebooks: how the domain encoder is built, trained and read (tools/train_checkpoints.py).
+    """
 
     model: DomainEncoder
     metrics: dict
@@ -323,7 +356,10 @@ class ShippedEncoder:
 
 
 def load_shipped(name: str = "encoder", directory=None) -> ShippedEncoder:
-    """Load the shipped domain encoder (hash-checked, weights only) in eval mode on the CPU."""
+    """Load the shipped domain encoder (hash-checked, weights only) in eval mode on the CPU.
+
+    Taught in 03_dcgan_faces, section 5.
+    """
     from course_lib import checkpoints
 
     state, entry = checkpoints.load(name, directory, keys=("encoder",))

@@ -81,6 +81,7 @@ def masks_from_landmarks(landmarks: np.ndarray, shape: tuple[int, int]) -> dict[
     ``landmarks``: (468, 2) array of (x, y) pixel coordinates; ``shape``: the image's (H, W).
     Regions: skin (the face oval less the features), lips, eyes, brows, background (outside the oval),
     and the makeup zones eyeshadow, cheeks and liner. There is no hair mask: the mesh does not reach it.
+    Not in the notebooks: how real photos are aligned for the try-on (behind ``tryon``).
     """
     lm = np.asarray(landmarks, dtype=np.float32)
     if lm.shape != (N_LANDMARKS, 2) or not np.isfinite(lm).all():
@@ -113,6 +114,7 @@ def detect_landmarks(image: np.ndarray) -> np.ndarray:
 
     Needs the optional extra: ``pip install -e '.[photo]'`` (MediaPipe <= 0.10.21, which ships its model).
     Raises ValueError when no face is found.
+    Not in the notebooks: how real photos are aligned for the try-on (behind ``tryon``).
     """
     try:
         import mediapipe as mp
@@ -137,7 +139,10 @@ def detect_landmarks(image: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Portrait:
-    """A bundled real photo: the image (H, W, 3) in [0, 1], its landmarks, masks and provenance."""
+    """A bundled real photo: the image (H, W, 3) in [0, 1], its landmarks, masks and provenance.
+
+    Not in the notebooks: how real photos are aligned for the try-on (behind ``tryon``).
+    """
 
     name: str
     image: np.ndarray
@@ -151,7 +156,10 @@ class Portrait:
 
 
 def face_box(landmarks: np.ndarray, shape: tuple[int, int], margin: float = 0.25) -> tuple[int, int, int, int]:
-    """A square (top, left, bottom, right) crop around the face oval, enlarged by ``margin``, inside the image."""
+    """A square (top, left, bottom, right) crop around the face oval, enlarged by ``margin``, inside the image.
+
+    Not in the notebooks: how real photos are aligned for the try-on (behind ``tryon``).
+    """
     oval = np.asarray(landmarks)[list(FACE_OVAL)]
     (x0, y0), (x1, y1) = oval.min(0), oval.max(0)
     side = max(x1 - x0, y1 - y0) * (1 + 2 * margin)
@@ -163,7 +171,10 @@ def face_box(landmarks: np.ndarray, shape: tuple[int, int], margin: float = 0.25
 
 
 def portrait_image(name: str) -> np.ndarray:
-    """Return a bundled portrait as (H, W, 3) float32 in [0, 1] (from scikit-image or matplotlib)."""
+    """Return a bundled portrait as (H, W, 3) float32 in [0, 1] (from scikit-image or matplotlib).
+
+    Not in the notebooks: how real photos are aligned for the try-on (behind ``tryon``).
+    """
     if name == "astronaut":
         from skimage import data
 
@@ -194,7 +205,10 @@ def _load(name: str) -> Portrait:
 
 
 def load_portrait(name: str) -> Portrait:
-    """Return a bundled portrait ("astronaut" or "grace_hopper") with its shipped landmarks and masks."""
+    """Return a bundled portrait ("astronaut" or "grace_hopper") with its shipped landmarks and masks.
+
+    Taught in 05_makeup_transfer, section 7.
+    """
     if name not in PORTRAITS:
         raise ValueError(f"unknown portrait {name!r}; bundled portraits: {', '.join(PORTRAITS)}")
     p = _load(name)

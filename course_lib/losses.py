@@ -93,7 +93,7 @@ def d_loss_lsgan(logits_real: Tensor, logits_fake: Tensor) -> Tensor:
     """Return the LSGAN discriminator loss 1/2 E[(D(x) - 1)^2] + 1/2 E[D(G(z))^2].
 
     Here D's raw output (the "logit") is regressed onto the labels; no sigmoid is applied.
-    Taught in 02_training_dynamics, section 5.
+    Not in the notebooks by name: 02_training_dynamics, section 5 trains with it as ``loss="lsgan"``.
     """
     logits_real, logits_fake = _check_pair(logits_real, logits_fake)
     return 0.5 * (logits_real - 1).pow(2).mean() + 0.5 * logits_fake.pow(2).mean()
@@ -102,7 +102,7 @@ def d_loss_lsgan(logits_real: Tensor, logits_fake: Tensor) -> Tensor:
 def g_loss_lsgan(logits_fake: Tensor) -> Tensor:
     """Return the LSGAN generator loss 1/2 E[(D(G(z)) - 1)^2] on D's raw outputs.
 
-    Taught in 02_training_dynamics, section 5.
+    Not in the notebooks by name: 02_training_dynamics, section 5 trains with it as ``loss="lsgan"``.
     """
     logits_fake = _check_logits(logits_fake, "logits_fake")
     return 0.5 * (logits_fake - 1).pow(2).mean()
@@ -115,7 +115,7 @@ def d_loss_hinge(logits_real: Tensor, logits_fake: Tensor) -> Tensor:
     """Return the hinge discriminator loss E[relu(1 - D(x))] + E[relu(1 + D(G(z)))] on raw scores.
 
     D stops pushing a sample once its score is beyond the margin (>= 1 for real, <= -1 for fake).
-    Taught in 02_training_dynamics, section 5.
+    Not in the notebooks by name: 02_training_dynamics, section 5 trains with it as ``loss="hinge"``.
     """
     logits_real, logits_fake = _check_pair(logits_real, logits_fake)
     return F.relu(1 - logits_real).mean() + F.relu(1 + logits_fake).mean()
@@ -124,7 +124,7 @@ def d_loss_hinge(logits_real: Tensor, logits_fake: Tensor) -> Tensor:
 def g_loss_hinge(logits_fake: Tensor) -> Tensor:
     """Return the hinge generator loss -E[D(G(z))] on raw scores.
 
-    Taught in 02_training_dynamics, section 5.
+    Not in the notebooks by name: 02_training_dynamics, section 5 trains with it as ``loss="hinge"``.
     """
     logits_fake = _check_logits(logits_fake, "logits_fake")
     return -logits_fake.mean()
@@ -137,7 +137,7 @@ def d_loss_wasserstein(logits_real: Tensor, logits_fake: Tensor) -> Tensor:
     """Return the critic loss E[D(G(z))] - E[D(x)], the negative Wasserstein-1 estimate.
 
     Only meaningful with a Lipschitz constraint on D (``gradient_penalty`` or spectral norm).
-    Taught in 02_training_dynamics, section 5.
+    Not in the notebooks by name: 02_training_dynamics, section 5 trains with it as ``loss="wgan-gp"``.
     """
     logits_real, logits_fake = _check_pair(logits_real, logits_fake)
     return logits_fake.mean() - logits_real.mean()
@@ -146,7 +146,7 @@ def d_loss_wasserstein(logits_real: Tensor, logits_fake: Tensor) -> Tensor:
 def g_loss_wasserstein(logits_fake: Tensor) -> Tensor:
     """Return the Wasserstein generator loss -E[D(G(z))] on the critic's scores.
 
-    Taught in 02_training_dynamics, section 5.
+    Not in the notebooks by name: 02_training_dynamics, section 5 trains with it as ``loss="wgan-gp"``.
     """
     logits_fake = _check_logits(logits_fake, "logits_fake")
     return -logits_fake.mean()
@@ -165,6 +165,7 @@ def gradient_penalty(
     The result keeps its graph (create_graph=True), so backward() reaches D's parameters. ``generator``
     makes the interpolation reproducible; ``weight`` is the paper's lambda. Taught in 02_training_dynamics,
     section 3.
+    Taught in 02_training_dynamics, section 3.
     """
     if not callable(D):
         raise TypeError(f"D must be a callable module mapping x to logits, got {type(D).__name__}")
@@ -228,7 +229,8 @@ def style_regression_loss(predicted: Tensor, style: Tensor, weight: Tensor | Non
     makeup vectors ``makeup.style_weights(style, lip_weight)`` weighs a colour by its product's opacity, so a
     product that is not worn has no colour to get right. D learns to read the style of *real* faces with it; G
     is then asked for faces on which D reads the requested style (the auxiliary classifier of AC-GAN, Odena et
-    al. 2017, as a regression on real data only, as in StarGAN). Taught in 04_conditional_gan, section 3.
+    al. 2017, as a regression on real data only, as in StarGAN).
+    Not in the notebooks by name: ``train.fit`` adds it for a D with ``regress=True`` (04_conditional_gan, section 3).
     """
     if predicted.shape != style.shape or predicted.dim() != 2:
         raise ValueError(f"predicted and style must both be (B, cond_dim), got {tuple(predicted.shape)} and {tuple(style.shape)}")
@@ -259,6 +261,7 @@ def cycle_loss(reconstructed: Tensor, original: Tensor) -> Tensor:
 
     In BeautyGAN, G(x, y) puts y's makeup on x and takes it off y; running G again on those outputs must
     give back the inputs, so G cannot invent a new face while it moves the makeup. Averaged over pixels.
+    Not in the notebooks: the library's transfer loops train with it.
     """
     reconstructed, original = _check_same(reconstructed, original, ("reconstructed", "original"))
     return (reconstructed - original).abs().mean()
@@ -269,6 +272,7 @@ def histogram_match(values: Tensor, reference: Tensor) -> Tensor:
 
     The pixel with rank r among N takes the reference's quantile r / (N - 1): sort, index, scatter back.
     This is scikit-image's ``match_histograms`` for masked pixels, vectorised over channels, in torch.
+    Taught in 05_makeup_transfer, section 2.
     """
     if values.dim() != 2 or reference.dim() != 2 or values.shape[0] != reference.shape[0]:
         raise ValueError(f"values (C, N) and reference (C, M) must share C, got {tuple(values.shape)} and {tuple(reference.shape)}")
@@ -289,6 +293,7 @@ def dice_loss(pred: Tensor, target: Tensor, eps: float = 1.0) -> Tensor:
     It scores a mask by its *overlap* with the truth, so a region covering 0.7 % of the image (the lips at
     64 px) counts as much as a large one; a per-pixel loss would be nearly satisfied by predicting nothing
     there. ``pred`` and ``target``: (B, C, H, W) in [0, 1]. (Milletari et al. 2016, V-Net.)
+    Not in the notebooks: the library's transfer loops train with it.
     """
     pred, target = _check_same(pred, target, ("pred", "target"))
     inter = (pred * target).sum((2, 3))
@@ -314,6 +319,7 @@ def region_histogram_loss(output: Tensor, reference: Tensor, output_masks: dict,
     4 pixels are skipped. Python loops run over the batch and regions, never over pixels. ``per_image(out, ref,
     m_out, m_ref)`` (one image (C, H, W), boolean masks (H, W); 05_makeup_transfer's exercise) replaces the
     per-image term, the mean absolute difference to the matched pixels.
+    Not in the notebooks: the library's transfer loops train with it.
     """
     output, reference = _check_same(output, reference, ("output", "reference"))
     weights = HISTOGRAM_REGIONS if weights is None else weights

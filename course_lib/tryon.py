@@ -46,7 +46,10 @@ _OUTER_EYE_CORNERS = (33, 263)  # face-mesh vertices
 
 @dataclass
 class TryOnModels:
-    """The shipped networks in eval mode: ``G`` (try-on), ``E`` (style encoder), ``R`` (BeautyGAN-style)."""
+    """The shipped networks in eval mode: ``G`` (try-on), ``E`` (style encoder), ``R`` (BeautyGAN-style).
+
+    Not in the notebooks: behind ``tryon.apply_shade`` and ``tryon.apply_reference``.
+    """
 
     G: models.TryOnGenerator
     E: models.StyleEncoder
@@ -60,6 +63,7 @@ def load_models(directory: str | None = None) -> TryOnModels:
     """Load ``tryon64`` and ``beautygan64`` (sha256-checked, weights only); cached after the first call.
 
     Thread-safe: several threads asking at once share one load.
+    Taught in 05_makeup_transfer, section 3.
     """
     with _LOAD_LOCK:
         return _load_models(directory)
@@ -92,6 +96,7 @@ def load_upload(value) -> np.ndarray:
     would need an outside program, which may write temp files); the pixel count is read from the header and
     checked before decoding; the EXIF orientation is applied (phones store portraits sideways); 16-bit grey
     and palette images are converted with their real range and colours; transparent pixels become white. Taught in 06_evaluation_fairness (privacy).
+    Taught in 05_makeup_transfer, section 8.
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -142,6 +147,7 @@ def style_for(shade=None, finish: str = "satin", eyeshadow=None, blush=None, eye
     """Build a ``MakeupStyle`` from a lipstick shade (catalogue name, hex or RGB), a finish and optional products.
 
     A ``MakeupStyle`` passed as ``shade`` is returned as it is (it carries its own finish).
+    Not in the notebooks: behind ``tryon.apply_shade`` and ``tryon.apply_reference``.
     """
     if isinstance(shade, makeup.MakeupStyle):
         return shade
@@ -170,6 +176,7 @@ def switch(style: torch.Tensor, intensity: float, regions: Sequence[str]) -> tor
     """Scale the style vectors' opacities by ``intensity`` and zero the products of regions switched off.
 
     Exact for the layer model: a layer's alpha is opacity x mask, so the opacity carries intensity and on/off.
+    Not in the notebooks: behind ``tryon.apply_shade`` and ``tryon.apply_reference``.
     """
     out = style.clone()
     for region, products in REGION_PRODUCTS.items():
@@ -265,13 +272,16 @@ def _paste(full: torch.Tensor, crop: torch.Tensor, top: int, left: int) -> torch
 
 def align(image, face_landmarks=None) -> tuple[torch.Tensor, tuple[int, int, int] | None]:
     """The 64 px face crop the generators see, ``(B, 3, 64, 64)`` in [-1, 1], and its box (top, left, side) in
-    the photo (None for an input that is already a 64 px face)."""
+    the photo (None for an input that is already a 64 px face). Taught in 05_makeup_transfer, section 7."""
     face = _prepare(image, "image", face_landmarks)
     return face.crop64, face.box
 
 
 def crop_like(maps: torch.Tensor | np.ndarray, box: tuple[int, int, int], size: int = SIZE) -> torch.Tensor:
-    """Cut ``maps`` ``(H, W)`` or ``(B, C, H, W)`` (a mask, an image) with an ``align`` box, resized to ``size``."""
+    """Cut ``maps`` ``(H, W)`` or ``(B, C, H, W)`` (a mask, an image) with an ``align`` box, resized to ``size``.
+
+    Taught in 05_makeup_transfer, section 7.
+    """
     t = torch.as_tensor(np.asarray(maps, dtype=np.float32)) if not isinstance(maps, torch.Tensor) else maps.float()
     crop = _crop(t[None, None] if t.dim() == 2 else t, *box)
     if crop.shape[-1] == size:  # already the size asked for (e.g. landmark masks at the crop's own resolution)
@@ -315,6 +325,7 @@ def apply_shade(image, shade="classic red", intensity: float = 1.0, regions: Seq
     (for eyeshadow and blush too). ``intensity`` in [0, 1] scales every product; ``regions`` switches lips,
     eyes and cheeks on or off; ``finish`` (matte, satin, gloss) applies to a lipstick shade. On photos, ``masks``
     says where the makeup goes (``MASK_SOURCES``).
+    Taught in 05_makeup_transfer, section 5.
     """
     style = style_for(shade, finish=finish)
     intensity, regions, masks = _check_intensity(intensity), _check_regions(regions), _check_masks(masks)
@@ -333,6 +344,7 @@ def apply_reference(image, reference, intensity: float = 1.0, regions: Sequence[
     generator (trained unpaired); its change is gated by the try-on generator's region masks, so region
     switches work for it too. ``reference`` is a 64 px face, a photo (with landmarks) or a portrait name. On
     photos, ``masks`` says where the makeup goes (``MASK_SOURCES``).
+    Taught in 05_makeup_transfer, section 6.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
@@ -365,7 +377,10 @@ def apply_reference(image, reference, intensity: float = 1.0, regions: Sequence[
 
 
 def predict_masks(image, *, face_landmarks=None, nets: TryOnModels | None = None) -> dict[str, np.ndarray]:
-    """Where the try-on generator puts each product on ``image``'s 64 px face crop: region -> (B, 64, 64) in [0, 1]."""
+    """Where the try-on generator puts each product on ``image``'s 64 px face crop: region -> (B, 64, 64) in [0, 1].
+
+    Taught in 05_makeup_transfer, section 5.
+    """
     face = _prepare(image, "image", face_landmarks)
     nets = nets or load_models()
     with torch.no_grad():

@@ -22,7 +22,10 @@ def _as_array(x: Any) -> np.ndarray | Tensor:
 
 
 def finite(x: Any, name: str) -> None:
-    """Raise ``ValueError`` if ``x`` (a tensor, array or number) holds NaN or inf, saying how many and where."""
+    """Raise ``ValueError`` if ``x`` (a tensor, array or number) holds NaN or inf, saying how many and where.
+
+    Not in the notebooks: argument checks shared by the library.
+    """
     a = _as_array(x)
     if isinstance(a, Tensor):
         if not a.is_floating_point() and not a.is_complex():
@@ -53,7 +56,8 @@ def _scalar(value: Any) -> Any:
 
 def integer(value: Any, name: str, low: int | None = None, high: int | None = None) -> int:
     """Return ``value`` as an int; refuse bools, floats (even 3.0) and strings with a ``TypeError``, and values
-    outside [low, high] with a ``ValueError``. A one-element integer tensor or array counts as its int."""
+    outside [low, high] with a ``ValueError``. A one-element integer tensor or array counts as its int.
+    Not in the notebooks: argument checks shared by the library."""
     value = _scalar(value)
     bounds = (f" >= {low}" if low is not None else "") + (f" and <= {high}" if high is not None else "")
     if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
@@ -66,7 +70,8 @@ def integer(value: Any, name: str, low: int | None = None, high: int | None = No
 
 def number(value: Any, name: str, low: float | None = None, high: float | None = None) -> float:
     """Return ``value`` as a finite float in [low, high]; refuse bools and strings (``TypeError``), NaN, inf and
-    out-of-range values (``ValueError``). A one-element tensor or array counts as its number."""
+    out-of-range values (``ValueError``). A one-element tensor or array counts as its number.
+    Not in the notebooks: argument checks shared by the library."""
     value = _scalar(value)
     bounds = f" in [{low:g}, {high:g}]" if low is not None and high is not None else (
         f" >= {low:g}" if low is not None else f" <= {high:g}" if high is not None else "")
@@ -79,7 +84,10 @@ def number(value: Any, name: str, low: float | None = None, high: float | None =
 
 
 def features(x: Any, name: str) -> Tensor:
-    """A feature matrix ``(N, D)`` with N >= 2 rows of finite numbers, as float64."""
+    """A feature matrix ``(N, D)`` with N >= 2 rows of finite numbers, as float64.
+
+    Taught in 06_evaluation_fairness, section 1.
+    """
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{name} must be a 2-D array or tensor of features (N, D), got {type(x).__name__}")
     try:
@@ -93,7 +101,10 @@ def features(x: Any, name: str) -> Tensor:
 
 
 def distribution(p: Any, name: str) -> np.ndarray:
-    """A discrete distribution: a 1-D array of finite, non-negative numbers with a positive sum (not normalised)."""
+    """A discrete distribution: a 1-D array of finite, non-negative numbers with a positive sum (not normalised).
+
+    Not in the notebooks: argument checks shared by the library.
+    """
     try:
         a = np.asarray(_as_array(p), dtype=float)
     except (TypeError, ValueError):

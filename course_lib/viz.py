@@ -31,7 +31,10 @@ def _check_image_tensor(x: torch.Tensor, name: str) -> torch.Tensor:
 
 
 def to_numpy_image(x: torch.Tensor) -> np.ndarray:
-    """Convert ``(3, H, W)`` or ``(B, 3, H, W)`` in [-1, 1] to numpy ``(H, W, 3)`` / ``(B, H, W, 3)`` in [0, 1]."""
+    """Convert ``(3, H, W)`` or ``(B, 3, H, W)`` in [-1, 1] to numpy ``(H, W, 3)`` / ``(B, H, W, 3)`` in [0, 1].
+
+    Taught in 05_makeup_transfer, section 7.
+    """
     single = isinstance(x, torch.Tensor) and x.dim() == 3
     x = _check_image_tensor(x, "x")
     x = x.detach().float().cpu()
@@ -45,6 +48,7 @@ def to_tensor_image(img: np.ndarray) -> torch.Tensor:
     """Convert numpy ``(H, W, 3)`` / ``(B, H, W, 3)`` (float in [0, 1] or uint8) to a tensor in [-1, 1].
 
     Grey images ``(H, W)`` are repeated to three channels; RGBA drops its alpha channel.
+    Not in the notebooks: a drawing helper for the library and its tools.
     """
     arr = np.asarray(img)
     if arr.dtype == np.uint8:
@@ -66,6 +70,7 @@ def make_grid(images: torch.Tensor | np.ndarray, nrow: int = 8, padding: int = 2
     """Tile a batch into one numpy image ``(rows*H + pads, nrow*W + pads, 3)`` in [0, 1].
 
     ``images``: a tensor ``(B, 3, H, W)`` in [-1, 1] or a numpy batch ``(B, H, W, 3)`` in [0, 1].
+    Not in the notebooks: a drawing helper for the library and its tools.
     """
     nrow, padding = validate.integer(nrow, "nrow", 1), validate.integer(padding, "padding", 0)
     batch = to_numpy_image(images) if isinstance(images, torch.Tensor) else np.asarray(images, dtype=np.float32)
@@ -85,7 +90,7 @@ def make_grid(images: torch.Tensor | np.ndarray, nrow: int = 8, padding: int = 2
 
 
 def show_grid(images: torch.Tensor | np.ndarray, nrow: int = 8, title: str | None = None, ax=None, scale: float = 1.0):
-    """Show a batch of images as a grid with matplotlib and return the figure."""
+    """Show a batch of images as a grid with matplotlib and return the figure. Taught in 00_welcome, section 4."""
     import matplotlib.pyplot as plt
 
     grid = make_grid(images, nrow=nrow)
@@ -105,6 +110,7 @@ def to_png_bytes(img: np.ndarray, upscale: int = 1) -> bytes:
     """Encode a numpy ``(H, W, 3)`` image in [0, 1] as PNG bytes (for ``ipywidgets.Image``).
 
     ``upscale`` repeats pixels so a 64 px face is not a postage stamp in the browser.
+    Taught in 06_evaluation_fairness, section 5.
     """
     from PIL import Image
 
@@ -121,6 +127,7 @@ def before_after(before: np.ndarray, after: np.ndarray, split: float = 0.5, line
     """A before/after split view: ``before`` left of column ``split * W``, ``after`` right of it, a thin line between.
 
     Both images are numpy ``(H, W, 3)`` in [0, 1] of the same shape. Taught in 05_makeup_transfer (try-on studio).
+    Not in the notebooks: a drawing helper for the library and its tools.
     """
     before, after = np.asarray(before, dtype=np.float32), np.asarray(after, dtype=np.float32)
     if before.shape != after.shape or before.ndim != 3 or before.shape[-1] != 3:
@@ -137,7 +144,10 @@ def before_after(before: np.ndarray, after: np.ndarray, split: float = 0.5, line
 
 
 def plot_curves(history: dict[str, Sequence[float]], keys: Sequence[str] | None = None, ax=None, title: str | None = None):
-    """Plot training curves from a history dict (``{"d_loss": [...], "g_loss": [...]}``); return the figure."""
+    """Plot training curves from a history dict (``{"d_loss": [...], "g_loss": [...]}``); return the figure.
+
+    Taught in 02_training_dynamics, section 4.
+    """
     import matplotlib.pyplot as plt
 
     if ax is None:
@@ -203,7 +213,10 @@ class LivePlot:
 
 
 def figure_to_png_bytes(fig: Figure, dpi: int = 80) -> bytes:
-    """Render a matplotlib figure to PNG bytes (for ``ipywidgets.Image``) without showing it."""
+    """Render a matplotlib figure to PNG bytes (for ``ipywidgets.Image``) without showing it.
+
+    Not in the notebooks: a drawing helper for the library and its tools.
+    """
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
     return buf.getvalue()

@@ -14,11 +14,17 @@ Tensor = torch.Tensor
 
 
 class CheckError(AssertionError):
-    """The student's answer differs from the reference; the message explains how."""
+    """The student's answer differs from the reference; the message explains how.
+
+    Not in the notebooks: the checkers' shared machinery.
+    """
 
 
 def your_line(tb) -> str:
-    """Where in the student's code an exception started: the last frame outside the library and installed packages."""
+    """Where in the student's code an exception started: the last frame outside the library and installed packages.
+
+    Not in the notebooks: the checkers' shared machinery.
+    """
     def library(filename: str) -> bool:
         name = filename.replace("\\", "/")
         return "/course_lib/" in name or "/site-packages/" in name or "/lib/python" in name
@@ -31,7 +37,8 @@ def your_line(tb) -> str:
 
 def guarded(check: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap a checker: torch's, numpy's and Python's global random states are restored after it runs, and an
-    exception from the student's function becomes a ``CheckError`` naming its type, message and line."""
+    exception from the student's function becomes a ``CheckError`` naming its type, message and line.
+    Not in the notebooks: the checkers' shared machinery."""
 
     @functools.wraps(check)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -54,16 +61,21 @@ def guarded(check: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def fail(message: str) -> None:
+    """Raise a CheckError with ``message``. Not in the notebooks: the checkers' shared machinery."""
     raise CheckError(message)
 
 
 def confirm(message: str) -> None:
+    """Print a check's confirmation line. Not in the notebooks: the checkers' shared machinery."""
     print(f"✓ {message}")
 
 
 @contextlib.contextmanager
 def library_hidden(*where: tuple[object, str]) -> Iterator[None]:
-    """Inside the block, each ``(module, name)`` raises a CheckError: the student writes the exercise, not calls it."""
+    """Inside the block, each ``(module, name)`` raises a CheckError: the student writes the exercise, not calls it.
+
+    Not in the notebooks: the checkers' shared machinery.
+    """
     saved = [(owner, name, getattr(owner, name)) for owner, name in where]
 
     def refuse(*args, **kwargs):
@@ -80,9 +92,17 @@ def library_hidden(*where: tuple[object, str]) -> Iterator[None]:
 
 
 def passed(name: str, detail: str) -> None:
+    """Print that exercise ``name`` is correct, and how it was tested.
+
+    Not in the notebooks: the checkers' shared machinery.
+    """
     print(f"✓ {name} is correct ({detail}).")
 
 
 def close_enough(a: Tensor, b: Tensor, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
+    """True when ``a`` and ``b`` have one shape, are finite and agree within the tolerances.
+
+    Not in the notebooks: the checkers' shared machinery.
+    """
     a, b = torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64)
     return a.shape == b.shape and bool(torch.isfinite(a).all()) and torch.allclose(a, b, rtol=rtol, atol=atol)

@@ -18,7 +18,10 @@ def _parts(channels: int = 4, cond_dim: int = 3, seed: int = 0):
 
 
 def check_film(fn: Callable) -> None:
-    """Exercise 4.1: ``film(x, cond, bn, gamma, beta) = gamma(cond) * bn(x) + beta(cond)``, per sample and channel."""
+    """Exercise 4.1: ``film(x, cond, bn, gamma, beta) = gamma(cond) * bn(x) + beta(cond)``, per sample and channel.
+
+    Taught in 04_conditional_gan, section 2.
+    """
     x, cond, bn, gamma, beta = _parts()
     expected = bn(x) * gamma(cond)[:, :, None, None] + beta(cond)[:, :, None, None]
     try:
@@ -44,7 +47,10 @@ def check_film(fn: Callable) -> None:
 
 
 def check_projection_logits(fn: Callable) -> None:
-    """Exercise 4.2: ``logits = psi(h)[:, 0] + (embed(cond) * h).sum(1)`` for features h (B, F)."""
+    """Exercise 4.2: ``logits = psi(h)[:, 0] + (embed(cond) * h).sum(1)`` for features h (B, F).
+
+    Taught in 04_conditional_gan, section 3.
+    """
     torch.manual_seed(1)
     h, cond = torch.randn(6, 8), torch.rand(6, 3)
     psi, embed = nn.Linear(8, 1), nn.Linear(3, 8, bias=False)

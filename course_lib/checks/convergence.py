@@ -37,6 +37,7 @@ def check_minibatch_std(fn: Callable[[torch.Tensor, int], torch.Tensor]) -> None
 
     Compared with ``models.minibatch_std`` on batches of 8 (groups of 4) and 6 (groups of 2), on identical
     samples (finite gradient) and through backward (the std must stay in the graph).
+    Taught in 03_dcgan_faces, section 4.
     """
     from course_lib import models
     from course_lib.models import dcgan
@@ -144,6 +145,7 @@ def check_r1_penalty(fn: Callable[[nn.Module, torch.Tensor, float], torch.Tensor
 
     Compared with the reference for two gammas on a small conv D; the penalty must reach D's weights
     (create_graph=True) with the reference's gradients, and leave ``x_real`` and D's ``.grad`` alone.
+    Taught in 03_dcgan_faces, section 4.
     """
     from course_lib import losses
 

@@ -14,7 +14,10 @@ from course_lib.checks.common import fail, confirm
 # 03_dcgan_faces
 # --------------------------------------------------------------------------------------------------
 def check_generator_block(fn: Callable[[int, int], nn.Module]) -> None:
-    """Exercise 3.1: ``generator_block(in_ch, out_ch)`` = ConvTranspose2d(4, stride 2, padding 1, no bias) -> BatchNorm2d -> ReLU."""
+    """Exercise 3.1: ``generator_block(in_ch, out_ch)`` = ConvTranspose2d(4, stride 2, padding 1, no bias) -> BatchNorm2d -> ReLU.
+
+    Taught in 03_dcgan_faces, section 2.
+    """
     block = fn(8, 4)
     if not isinstance(block, nn.Module):
         fail(f"generator_block must return an nn.Module (e.g. nn.Sequential), got {type(block).__name__}")
@@ -43,7 +46,10 @@ def check_generator_block(fn: Callable[[int, int], nn.Module]) -> None:
 
 
 def check_dcgan_init(fn: Callable[[nn.Module], None]) -> None:
-    """Exercise 3.2: conv weights ~ N(0, 0.02), batch-norm scales ~ N(1, 0.02), biases 0."""
+    """Exercise 3.2: conv weights ~ N(0, 0.02), batch-norm scales ~ N(1, 0.02), biases 0.
+
+    Taught in 03_dcgan_faces, section 2.
+    """
     torch.manual_seed(0)  # checkers run guarded (checks.guarded): the notebook's stream is restored
     # both layers have a fan-in of 256 (for ConvTranspose2d torch computes it from out_channels), so PyTorch's
     # default init gives them a std of 0.036, well outside the accepted band: an untouched layer cannot pass
@@ -150,6 +156,7 @@ def check_fixed_generator(make_G: Callable[[], nn.Module]) -> None:
     The article's dense stack ends in 1,024 units and then reshapes to 64 x 64 x 3 = 12,288 values. Checked:
     it runs, the shape is channels-first, the output is bounded by [-1, 1] even for huge z (a tanh, not a
     sigmoid or nothing), and different z give different images.
+    Taught in 03_dcgan_faces, section 9.
     """
     G = make_G()
     if not isinstance(G, nn.Module):
@@ -187,6 +194,7 @@ def check_sample_real(fn: Callable[[torch.Tensor, int], torch.Tensor]) -> None:
     The article calls ``np.random.choice`` on an image array (it needs a 1-D array). Checked on 20 images, each
     filled with its own index: the result is a tensor of n unchanged images, from all 20 (the last one included),
     and not the same pick on every call.
+    Taught in 03_dcgan_faces, section 9.
     """
     images = torch.arange(20, dtype=torch.float32)[:, None, None, None].expand(20, 3, 4, 4).clone()
     original = images.clone()
@@ -238,6 +246,7 @@ def check_fixed_g_step(step: Callable, make_G: Callable[[], nn.Module], make_D: 
     ``zero_grad`` changes from the second update on). Then 30 updates against a fixed random D, beside the
     reference step: D(G(z)) must rise at least half as much, D must receive no gradients and keep its weights,
     and D must be trainable again afterwards.
+    Taught in 03_dcgan_faces, section 9.
     """
     values, weights = _exact_steps(step, make_G, make_D)
     ref_values, ref_weights = _exact_steps(_reference_g_step, make_G, make_D)

@@ -48,7 +48,10 @@ def _fid_variants(real: np.ndarray, fake: np.ndarray, ddof: int = 1) -> dict[str
 
 
 def check_fid(fn: Callable) -> None:
-    """Exercise 6.1: ``fid(real, fake) = |mu_r - mu_f|^2 + Tr(S_r + S_f - 2 (S_r S_f)^1/2)`` on numpy features (N, D)."""
+    """Exercise 6.1: ``fid(real, fake) = |mu_r - mu_f|^2 + Tr(S_r + S_f - 2 (S_r S_f)^1/2)`` on numpy features (N, D).
+
+    Taught in 06_evaluation_fairness, section 1.
+    """
     for k, (real, fake) in enumerate(_feature_sets()):
         try:
             got = fn(real.copy(), fake.copy())
@@ -83,7 +86,10 @@ def check_fid(fn: Callable) -> None:
 
 
 def check_precision_recall(fn: Callable) -> None:
-    """Exercise 6.2: ``precision_recall(real, fake, k)`` -> (precision, recall) with k-NN balls (Kynkaanniemi et al. 2019)."""
+    """Exercise 6.2: ``precision_recall(real, fake, k)`` -> (precision, recall) with k-NN balls (Kynkaanniemi et al. 2019).
+
+    Taught in 06_evaluation_fairness, section 1.
+    """
     rng = np.random.default_rng(3)
     real = rng.normal(size=(200, 2))
     fake = rng.normal(size=(160, 2)) * 0.5 + np.array([0.6, 0.0])  # a narrower, shifted G: precision > recall

@@ -29,7 +29,10 @@ def _cycle_reference(G, x, y) -> torch.Tensor:
 
 
 def check_cycle_loss(fn: Callable) -> None:
-    """Exercise 5.1: ``cycle(G, x, y)`` = |x_rec - x|_1 + |y_rec - y|_1 (means), with (y_rec, x_rec) = G(G(x, y)[1], G(x, y)[0])."""
+    """Exercise 5.1: ``cycle(G, x, y)`` = |x_rec - x|_1 + |y_rec - y|_1 (means), with (y_rec, x_rec) = G(G(x, y)[1], G(x, y)[0]).
+
+    Taught in 05_makeup_transfer, section 2.
+    """
     G = _ToyTransfer()
     g = torch.Generator().manual_seed(0)
     x, y = torch.rand(4, 3, 8, 8, generator=g) * 2 - 1, torch.rand(4, 3, 8, 8, generator=g) * 2 - 1
@@ -74,7 +77,8 @@ def _hist_reference(out, ref, m_out, m_ref) -> torch.Tensor:
 
 def check_region_histogram_loss(fn: Callable) -> None:
     """Exercise 5.2: ``hist_loss(out, ref, m_out, m_ref)`` for one image (3, H, W) and boolean masks (H, W):
-    L1 mean between the output's region pixels and their histogram-matched version (a detached target)."""
+    L1 mean between the output's region pixels and their histogram-matched version (a detached target).
+    Taught in 05_makeup_transfer, section 2."""
     g = torch.Generator().manual_seed(3)
     out = (torch.rand(3, 12, 12, generator=g) * 2 - 1).requires_grad_(True)
     ref = torch.rand(3, 12, 12, generator=g) ** 2 * 2 - 1

@@ -17,7 +17,10 @@ from course_lib.faces.renderer import Faces, render, render_bare
 
 
 def render_indices(indices: Iterable[int], seed: int = 0, size: int = 64, makeup: bool | float = True) -> Faces:
-    """Render faces ``indices`` of data set ``seed`` (``makeup``: True, False, or the probability of wearing any)."""
+    """Render faces ``indices`` of data set ``seed`` (``makeup``: True, False, or the probability of wearing any).
+
+    Taught in 00_welcome, section 4.
+    """
     pairs = sample_faces(seed, list(indices), makeup=makeup)
     return render([p[0] for p in pairs], [p[1] for p in pairs], size=size)
 

@@ -46,6 +46,7 @@ def texture_banks(size: int) -> tuple[np.ndarray, np.ndarray]:
 
     Drawn once from a fixed seed (uniform draws, stable across NumPy versions); face i picks
     bank entry ``texture % 64``, so its texture never depends on the batch it is rendered in.
+    Not in the notebooks: the SynthFaces renderer's internals.
     """
     rng = np.random.default_rng(20261124)
     coarse = torch.from_numpy(rng.random((_BANK, 1, 11, 11), dtype=np.float32))
@@ -84,7 +85,10 @@ def _skin_lin(tone: np.ndarray) -> np.ndarray:
 
 
 def identity_table(identities: Sequence[Identity]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The faces' numbers: parameters (B, len(COLUMNS)), colours (B, len(COLOURS), 3), texture bank rows (B,)."""
+    """The faces' numbers: parameters (B, len(COLUMNS)), colours (B, len(COLOURS), 3), texture bank rows (B,).
+
+    Not in the notebooks: the SynthFaces renderer's internals.
+    """
     numeric = np.array([_GET_NUMERIC(i) for i in identities], dtype=np.float32).astype(np.float64)
     hair = _HAIR_TABLE[[_HAIR_ROWS[i.hair_style] for i in identities]]
     textures = np.array([i.texture for i in identities], dtype=np.int64)
@@ -167,6 +171,7 @@ def draw_layers(params, colours, textures, smooth, grain, lut, img, masks, start
     (B, len(MASKS), S, S). Each layer is
     evaluated only inside its own box (in the face's canonical frame, grown by two pixels), so a face
     never depends on the others in its batch.
+    Not in the notebooks: the SynthFaces renderer's internals.
     """
     size = img.shape[2]
     for f in range(start, stop):

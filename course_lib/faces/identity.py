@@ -29,7 +29,10 @@ SIZES = (32, 64, 128, 256)
 
 
 def check_size(size: object) -> int:
-    """Return ``size`` if it is one of ``SIZES`` (an int: 64.0 is refused, not taken for 64); else raise naming it."""
+    """Return ``size`` if it is one of ``SIZES`` (an int: 64.0 is refused, not taken for 64); else raise naming it.
+
+    Not in the notebooks: the SynthFaces renderer's internals.
+    """
     size = validate.integer(size, "size")
     if size not in SIZES:
         raise ValueError(f"size must be one of {', '.join(map(str, SIZES))}, got {size!r}")
@@ -47,7 +50,10 @@ RANGES: dict[str, tuple[float, float]] = {
 
 @dataclass(frozen=True)
 class Identity:
-    """The parameters of one face without makeup (lengths in image half-widths, angles in degrees)."""
+    """The parameters of one face without makeup (lengths in image half-widths, angles in degrees).
+
+    Taught in 00_welcome, section 4.
+    """
 
     tone: float = 5.0  # Monk Skin Tone position, 1 (lightest) .. 10 (deepest); fractions blend neighbours
     face_width: float = 0.46  # half-width of the face oval
@@ -119,7 +125,7 @@ TONE_GROUPS = {"light": (1, 3), "medium": (4, 7), "deep": (8, 10)}
 
 def tone_group(tone: float) -> str:
     """Map a Monk position to its audit group (``TONE_GROUPS``), a fractional tone counting as its nearest tone:
-    light (< 3.5), medium (< 7.5) or deep."""
+    light (< 3.5), medium (< 7.5) or deep. Not in the notebooks: the SynthFaces renderer's internals."""
     for name, (_, hi) in TONE_GROUPS.items():
         if tone < hi + 0.5:
             return name
@@ -127,7 +133,10 @@ def tone_group(tone: float) -> str:
 
 
 def skin_rgb(tone: float) -> tuple[float, float, float]:
-    """Return the sRGB skin colour at a (fractional) Monk position, blending neighbours in linear light."""
+    """Return the sRGB skin colour at a (fractional) Monk position, blending neighbours in linear light.
+
+    Not in the notebooks: the SynthFaces renderer's internals.
+    """
     import torch
 
     from course_lib.colour import linear_to_srgb, srgb_to_linear
@@ -148,6 +157,7 @@ def face_uniforms(seed: int, indices, n: int = N_IDENTITY_DRAWS + N_MAKEUP_DRAWS
 
     Each number is SplitMix64 (Steele et al. 2014) of (seed, index, j): exact integer arithmetic, so face i
     of data set ``seed`` draws the same numbers on every machine, in any batch and any order.
+    Not in the notebooks: the SynthFaces renderer's internals.
     """
     seed = validate.integer(seed, "seed", 0, 2**31 - 1)
     raw = np.asarray(indices)
@@ -188,12 +198,18 @@ _UNIFORM = ("face_width", "face_height", "jaw", "eye_size", "eye_spacing", "brow
 
 
 def sample_identity(rng: np.random.Generator, tone: float | None = None) -> Identity:
-    """Draw a random identity from a NumPy generator; skin tone is uniform over the 10 Monk tones unless given."""
+    """Draw a random identity from a NumPy generator; skin tone is uniform over the 10 Monk tones unless given.
+
+    Not in the notebooks: the SynthFaces renderer's internals.
+    """
     return identity_from_uniforms(rng.random(N_IDENTITY_DRAWS), tone)
 
 
 def identity_from_uniforms(r: np.ndarray, tone: float | None = None, check: bool = True) -> Identity:
-    """Map ``N_IDENTITY_DRAWS`` uniform numbers to an identity (``check=False`` skips re-validating our own draws)."""
+    """Map ``N_IDENTITY_DRAWS`` uniform numbers to an identity (``check=False`` skips re-validating our own draws).
+
+    Not in the notebooks: the SynthFaces renderer's internals.
+    """
     r = [float(v) for v in r]  # plain floats: faster arithmetic, and JSON-friendly fields
     if tone is None:
         # A Monk tone uniformly at random, then a small jitter towards its neighbours.
@@ -227,7 +243,10 @@ def _pick_shade(r: np.ndarray, product: str) -> tuple[float, float, float]:
 
 
 def sample_makeup(rng: np.random.Generator, p_wear: float = 1.0) -> MakeupStyle:
-    """Draw a random makeup look from a NumPy generator (see ``makeup_from_uniforms``)."""
+    """Draw a random makeup look from a NumPy generator (see ``makeup_from_uniforms``).
+
+    Not in the notebooks: the SynthFaces renderer's internals.
+    """
     return makeup_from_uniforms(rng.random(N_MAKEUP_DRAWS), p_wear)
 
 
@@ -236,7 +255,7 @@ def makeup_from_uniforms(r: np.ndarray, p_wear: float = 1.0) -> MakeupStyle:
 
     A worn look has lipstick (80%) and/or eyeshadow (65%, always when there is no lipstick), often blush
     (60%) and sometimes eyeliner (40%); shades come from the catalogue, sometimes jittered off it.
-    Taught in 04_conditional_gan, section 1.
+    Not in the notebooks by name: ``faces.sample_faces`` draws every look with it (04_conditional_gan, section 1).
     """
     if not 0.0 <= p_wear <= 1.0:
         raise ValueError(f"p_wear must lie in [0, 1], got {p_wear!r}")
@@ -261,6 +280,7 @@ def sample_faces(seed: int, indices, makeup: bool | float = True, tone: float | 
 
     The identity takes each face's first block of draws and the makeup the next, so face i without
     makeup is the same person as with it.
+    Taught in 06_evaluation_fairness, section 4.
     """
     p_wear = 1.0 if makeup is True else 0.0 if makeup is False else float(makeup)
     if not 0.0 <= p_wear <= 1.0:
@@ -274,5 +294,8 @@ def sample_faces(seed: int, indices, makeup: bool | float = True, tone: float | 
 
 
 def sample_face(seed: int, index: int, makeup: bool | float = True, tone: float | None = None) -> tuple[Identity, MakeupStyle]:
-    """Return face ``index`` of data set ``seed``: its identity and makeup (see ``sample_faces``)."""
+    """Return face ``index`` of data set ``seed``: its identity and makeup (see ``sample_faces``).
+
+    Not in the notebooks: the SynthFaces renderer's internals.
+    """
     return sample_faces(seed, [index], makeup, tone)[0]

@@ -27,7 +27,10 @@ from course_lib.makeup import PRODUCT_MASK, MakeupStyle, apply_makeup, support_b
 
 @dataclass
 class Faces:
-    """A rendered batch: images ``(B, 3, H, W)`` in [-1, 1], masks ``{name: (B, 1, H, W)}`` in [0, 1], parameters."""
+    """A rendered batch: images ``(B, 3, H, W)`` in [-1, 1], masks ``{name: (B, 1, H, W)}`` in [0, 1], parameters.
+
+    Not in the notebooks: the SynthFaces renderer's internals.
+    """
 
     images: torch.Tensor
     masks: dict[str, torch.Tensor]
@@ -54,6 +57,7 @@ def render_bare(identities: Sequence[Identity], size: int, signed: bool = False)
     """Render faces without makeup: images ``(B, 3, H, W)`` in [0, 1] ([-1, 1] if ``signed``; 8-bit steps) and all masks.
 
     The faces are split between ``torch.get_num_threads()`` threads (the shader releases the GIL).
+    Not in the notebooks: the SynthFaces renderer's internals.
     """
     n = len(identities)
     images = _empty((n, 3, size, size))
@@ -96,6 +100,7 @@ def render(identity: Identity | Sequence[Identity], makeup: MakeupStyle | Sequen
 
     ``identity`` and ``makeup`` may be single values or lists of equal length; ``size`` is one of 32, 64,
     128, 256. The made-up face is ``makeup.apply_makeup(bare face, its masks, style)``, quantised to 8 bits.
+    Taught in 00_welcome, section 4.
     """
     identities = [identity] if isinstance(identity, Identity) else list(identity)
     if not identities or not all(isinstance(i, Identity) for i in identities):

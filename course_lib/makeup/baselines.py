@@ -48,7 +48,10 @@ def _transfer(source: np.ndarray, reference: np.ndarray, src_masks: Mapping, ref
 
 def histogram_transfer(source, reference, source_masks: Mapping, reference_masks: Mapping,
                        regions: Sequence[str] = DEFAULT_REGIONS) -> np.ndarray:
-    """Match each region's colour histogram in ``source`` to the same region in ``reference``."""
+    """Match each region's colour histogram in ``source`` to the same region in ``reference``.
+
+    Taught in 05_makeup_transfer, section 6.
+    """
     from skimage.exposure import match_histograms
 
     return _transfer(source, reference, source_masks, reference_masks, regions,
@@ -61,6 +64,7 @@ def transfer_batch(transfer, source, reference, source_masks: Mapping, reference
 
     ``source`` and ``reference``: tensors ``(B, 3, H, W)`` in [-1, 1] (as ``data.transfer_triplets`` gives them);
     the masks: dicts of ``(B, 1, H, W)`` tensors. Returns numpy ``(B, H, W, 3)`` in [0, 1].
+    Taught in 05_makeup_transfer, section 6.
     """
     to01 = lambda x: ((x.detach().float().cpu() + 1) / 2).clamp(0, 1).permute(0, 2, 3, 1).numpy()  # noqa: E731
     src, ref = to01(source), to01(reference)
@@ -72,7 +76,10 @@ def transfer_batch(transfer, source, reference, source_masks: Mapping, reference
 
 def reinhard_transfer(source, reference, source_masks: Mapping, reference_masks: Mapping,
                       regions: Sequence[str] = DEFAULT_REGIONS) -> np.ndarray:
-    """Match each region's Lab mean and standard deviation in ``source`` to ``reference``."""
+    """Match each region's Lab mean and standard deviation in ``source`` to ``reference``.
+
+    Taught in 05_makeup_transfer, section 6.
+    """
     from skimage import color
 
     def match(s: np.ndarray, r: np.ndarray) -> np.ndarray:

@@ -86,14 +86,18 @@ def unvalidated(cls: type, **values: Any) -> Any:
     """Build the frozen dataclass ``cls`` from ``values`` (its defaults for the rest) without running its checks.
 
     Only for values our own samplers drew inside every range (``faces.sample_face``: tests check that
-    validating them again changes nothing); it is what keeps drawing 10,000 faces cheap."""
+    validating them again changes nothing); it is what keeps drawing 10,000 faces cheap.
+    Not in the notebooks: the layer model's internals."""
     obj = object.__new__(cls)
     obj.__dict__.update(_defaults(cls), **values)  # a frozen dataclass's fields live in its __dict__
     return obj
 
 
 def shade(value: str | tuple[float, float, float], product: str) -> tuple[float, float, float]:
-    """Return the sRGB colour of a catalogue shade (``shade("plum", "lipstick")``), a hex code or an RGB triple."""
+    """Return the sRGB colour of a catalogue shade (``shade("plum", "lipstick")``), a hex code or an RGB triple.
+
+    Taught in 00_welcome, section 4.
+    """
     if product not in CATALOGUE:
         raise ValueError(f"product must be one of {', '.join(PRODUCTS)}, got {product!r}")
     if isinstance(value, str):
@@ -129,7 +133,10 @@ def _unit(value: float, name: str, open_low: bool = False) -> float:
 
 @dataclass(frozen=True)
 class MakeupStyle:
-    """One face's makeup: a colour and strength per product. ``None`` colour = product not worn."""
+    """One face's makeup: a colour and strength per product. ``None`` colour = product not worn.
+
+    Taught in 00_welcome, section 4.
+    """
 
     lipstick: tuple[float, float, float] | None = None
     lip_opacity: float = 0.9  # 1 = the lips take the shade's colour fully (their shading is kept)

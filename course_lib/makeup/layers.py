@@ -32,6 +32,7 @@ def to_batch01(image, name: str = "image") -> tuple[torch.Tensor, str]:
 
     Accepted (documented conversions): tensors ``(B, 3, H, W)`` / ``(3, H, W)`` in [-1, 1]; numpy ``(H, W, 3)``
     or ``(B, H, W, 3)``, float in [0, 1] or uint8; grey ``(H, W)`` (repeated to RGB); RGBA (alpha dropped).
+    Not in the notebooks: the layer model's internals.
     """
     if isinstance(image, torch.Tensor):
         x = image.detach().float()
@@ -65,7 +66,10 @@ def to_batch01(image, name: str = "image") -> tuple[torch.Tensor, str]:
 
 
 def from_batch01(x: torch.Tensor, kind: str):
-    """Convert back to the input's kind (tensors in [-1, 1], numpy float32 in [0, 1])."""
+    """Convert back to the input's kind (tensors in [-1, 1], numpy float32 in [0, 1]).
+
+    Not in the notebooks: the layer model's internals.
+    """
     if kind.startswith("tensor"):
         out = x * 2 - 1
         return out if kind == "tensor4" else out[0]
@@ -74,7 +78,10 @@ def from_batch01(x: torch.Tensor, kind: str):
 
 
 def mask_batch(masks: Mapping, key: str, batch: int, hw: tuple[int, int]) -> torch.Tensor:
-    """Return ``masks[key]`` as a float tensor ``(B, 1, H, W)`` in [0, 1], or raise naming what is wrong."""
+    """Return ``masks[key]`` as a float tensor ``(B, 1, H, W)`` in [0, 1], or raise naming what is wrong.
+
+    Not in the notebooks: the layer model's internals.
+    """
     if key not in masks:
         raise ValueError(f"masks has no {key!r} region (needed for this makeup); it has {sorted(masks)}")
     m = masks[key]
@@ -120,7 +127,8 @@ def params_from_vector(style: torch.Tensor, eyeliner: torch.Tensor | None = None
     """Each product's layer parameters from style vectors ``(B, 15)`` (``VECTOR_FIELDS``), differentiably: colour
     ``(B, 3, 1, 1)`` in linear light, opacity (0 where not worn), the lipstick's shine and the eyeshadow's extent
     ``(B, 1, 1, 1)``. The vector holds no eyeliner colour: ``eyeliner`` ``(B, 3)`` sRGB gives it, else catalogue black.
-    The one builder of layer parameters: ``apply_makeup`` passes its styles' vectors and eyeliner colours."""
+    The one builder of layer parameters: ``apply_makeup`` passes its styles' vectors and eyeliner colours.
+    Not in the notebooks: the layer model's internals."""
     if not isinstance(style, torch.Tensor) or style.dim() != 2 or style.shape[1] != len(VECTOR_FIELDS):
         raise ValueError(f"style must be a tensor (B, {len(VECTOR_FIELDS)}) of style vectors (MakeupStyle.to_vector()), "
                          f"got {tuple(style.shape) if isinstance(style, torch.Tensor) else type(style).__name__}")
@@ -182,6 +190,7 @@ def composite(x01: torch.Tensor, masks: Mapping[str, torch.Tensor], style: torch
     ``(B, 1, H, W)`` (for example *predicted* by a try-on generator); ``style`` ``(B, 15)`` vectors. It computes
     what ``apply_makeup`` computes (which crops to the made-up area and is what the renderer uses), on every pixel,
     so gradients reach the masks: 05_makeup_transfer's try-on generator learns where makeup goes through it.
+    Taught in 05_makeup_transfer, section 1.
     """
     params = params_from_vector(style)
     x = srgb_to_linear(x01)
@@ -194,7 +203,10 @@ def composite(x01: torch.Tensor, masks: Mapping[str, torch.Tensor], style: torch
 
 
 def support_box(masks: list[torch.Tensor]) -> tuple[slice, slice] | None:
-    """The smallest window (rows, columns) holding every non-zero pixel of masks ``(B, 1, H, W)`` (None if all are empty)."""
+    """The smallest window (rows, columns) holding every non-zero pixel of masks ``(B, 1, H, W)`` (None if all are empty).
+
+    Not in the notebooks: the layer model's internals.
+    """
     any_px = torch.stack([m.amax(dim=(0, 1)) for m in masks]).amax(0) > 0  # (H, W)
     rows, cols = any_px.any(1).nonzero().flatten(), any_px.any(0).nonzero().flatten()
     if rows.numel() == 0:
@@ -210,6 +222,7 @@ def apply_makeup(image, masks: Mapping, style: MakeupStyle | Sequence[MakeupStyl
     style uses are needed. ``intensity`` in [0, 1] scales every layer (0 returns the image unchanged).
     Each layer works only inside its mask's bounding box (over the batch), so the cost follows the made-up
     area, not the photo's size.
+    Taught in 05_makeup_transfer, section 1.
     """
     x01, kind = to_batch01(image)
     b, _, h, w = x01.shape

@@ -17,6 +17,7 @@ def lip_colour_error(enc, images: torch.Tensor, requested_rgb) -> np.ndarray:
     The encoder's shade head reads the product's colour, with the face's lighting and gloss taken out
     (the mean colour of the lip pixels would still carry them: several dE away from the shade even on a
     perfect render). ``requested_rgb``: (3,) for all images or (N, 3). About 1 is a just-noticeable difference.
+    Taught in 04_conditional_gan, section 7.
     """
     from course_lib import encoder
 
@@ -26,7 +27,10 @@ def lip_colour_error(enc, images: torch.Tensor, requested_rgb) -> np.ndarray:
 
 
 def identity_features(enc, images: torch.Tensor) -> np.ndarray:
-    """Who is it, ignoring makeup: the encoder's skin tone (scaled to [0, 1]) and face geometry read-outs, (N, 13)."""
+    """Who is it, ignoring makeup: the encoder's skin tone (scaled to [0, 1]) and face geometry read-outs, (N, 13).
+
+    Not in the notebooks: behind the metrics the notebooks call.
+    """
     from course_lib import encoder
 
     ro = encoder.read_out(enc, images)
@@ -40,6 +44,7 @@ def identity_drift(enc, same_person_a: torch.Tensor, same_person_b: torch.Tensor
     ``same_person_a[i]`` and ``same_person_b[i]`` share noise z but differ in style; ``other_people[i]`` is
     ``same_person_a[i]``'s style on another z. Returns mean distances and their ratio (0 = identity kept,
     1 = as different as two random people).
+    Not in the notebooks: behind the metrics the notebooks call.
     """
     fa, fb, fo = (identity_features(enc, x) for x in (same_person_a, same_person_b, other_people))
     drift = float(np.linalg.norm(fa - fb, axis=1).mean())
@@ -50,7 +55,8 @@ def identity_drift(enc, same_person_a: torch.Tensor, same_person_b: torch.Tensor
 
 def lipstick_requests(n: int, seed: int = 0) -> tuple[list, np.ndarray]:
     """``n`` styles that cycle through the catalogue's lipsticks at full opacity (other products drawn at
-    random), and the requested lip colours (n, 3). Used to test a conditional G's obedience."""
+    random), and the requested lip colours (n, 3). Used to test a conditional G's obedience.
+    Taught in 04_conditional_gan, section 7."""
     from course_lib import faces, makeup
 
     names = list(makeup.CATALOGUE["lipstick"])
@@ -77,6 +83,7 @@ def obedience_report(enc, G, n: int = 1000, seed: int = 0, device=None) -> dict[
     - identity drift: same z, another style, against two random identities with the same style;
       ``identity_drift_ratio_floor`` is the same ratio for real renders (same person, another look), i.e.
       how much the encoder's identity read-out moves with makeup alone.
+    Taught in 04_conditional_gan, section 7.
     """
     from course_lib import faces, makeup, train
 

@@ -77,7 +77,7 @@ def fid(real, fake) -> float:
 
     FID = |mu_r - mu_f|^2 + Tr(S_r + S_f - 2 (S_r^1/2 S_f S_r^1/2)^1/2). The symmetric form of the
     cross term keeps every matrix square root on a PSD matrix, which ``eigh`` computes stably.
-    Taught in 06_evaluation_fairness, section 2.
+    Taught in 06_evaluation_fairness, section 1.
     """
     real, fake = _features(real, "real"), _features(fake, "fake")
     if real.shape[1] != fake.shape[1]:
@@ -94,7 +94,8 @@ def kid(real, fake, subsets: int = 20, subset_size: int = 500, generator: torch.
     """Kernel inception distance (Binkowski et al. 2018): unbiased MMD^2 with a cubic polynomial kernel.
 
     Returns (mean, std) over random subsets; unlike FID it has no bias from the sample size, so two
-    samples of the same distribution score ~0 on average. Taught in 06_evaluation_fairness, section 2.
+    samples of the same distribution score ~0 on average.
+    Not in the notebooks by name: ``metrics.feature_scores`` reports it (06_evaluation_fairness, section 2).
     """
     real, fake = _features(real, "real"), _features(fake, "fake")
     if real.shape[1] != fake.shape[1]:
@@ -114,7 +115,10 @@ def kid(real, fake, subsets: int = 20, subset_size: int = 500, generator: torch.
 
 
 def tone_histogram(tones, bins: int = 10) -> np.ndarray:
-    """Share of faces per Monk tone (1..10) from (fractional) tones: a length-10 distribution."""
+    """Share of faces per Monk tone (1..10) from (fractional) tones: a length-10 distribution.
+
+    Taught in 03_dcgan_faces, section 6.
+    """
     bins = validate.integer(bins, "bins", 1)
     try:
         tones = np.asarray(tones, dtype=float)
@@ -128,7 +132,10 @@ def tone_histogram(tones, bins: int = 10) -> np.ndarray:
 
 
 def total_variation(p, q) -> float:
-    """Total variation distance between two discrete distributions: half the L1 distance, in [0, 1]."""
+    """Total variation distance between two discrete distributions: half the L1 distance, in [0, 1].
+
+    Taught in 03_dcgan_faces, section 6.
+    """
     p, q = validate.distribution(p, "p"), validate.distribution(q, "q")
     if p.shape != q.shape:
         raise ValueError(f"distributions must have the same shape, got {p.shape} and {q.shape}")
@@ -139,7 +146,7 @@ def face_report(enc, real: Tensor, fake: Tensor, k: int = 3) -> dict[str, float]
     """Compare generated faces with real ones in the domain encoder's space (``enc``: a DomainEncoder).
 
     Returns precision, recall, density, coverage (k-NN manifolds), FID, and the total variation between
-    the skin-tone histograms the encoder reads. Taught in 03_dcgan_faces, section 6.
+    the skin-tone histograms the encoder reads. Taught in 03_dcgan_faces, section 5.
     """
     from course_lib import encoder
 

@@ -33,7 +33,7 @@ def _check_densities(**arrays: object) -> list[Tensor]:
 def optimal_discriminator(p_data: Tensor, p_g: Tensor) -> Tensor:
     """Return D*(x) = p_data(x) / (p_data(x) + p_g(x)) on a grid (0.5 where both densities are 0).
 
-    The D that maximises V(D, G) for a fixed G. Taught in 01_minimax_game, section 2.
+    The D that maximises V(D, G) for a fixed G. Taught in 01_minimax_game, section 3.
     """
     p, q = _check_densities(p_data=p_data, p_g=p_g)
     total = p + q
@@ -58,7 +58,7 @@ def minimax_value_on_grid(d: Tensor, p_data: Tensor, p_g: Tensor, dx: float) -> 
 def kl_on_grid(p: Tensor, q: Tensor, dx: float) -> Tensor:
     """Return KL(p || q) = integral of p log(p / q) in nats (inf where p > 0 and q = 0).
 
-    Taught in 01_minimax_game, section 3.
+    Not in the notebooks by name: ``metrics.jsd_on_grid`` is made of it (01_minimax_game, section 3).
     """
     p, q = _check_densities(p=p, q=q)
     return ((torch.xlogy(p, p) - torch.xlogy(p, q)).sum() * dx).float()
@@ -92,7 +92,7 @@ def _nearest_mode(samples: Tensor, centres: Tensor, sigma: float, n_sigma: float
 def mode_counts(samples: Tensor, dist: GaussianMixture, n_sigma: float = 3.0) -> Tensor:
     """Return, for each mode, how many samples lie within ``n_sigma * sigma`` of its centre: shape ``(K,)``.
 
-    Taught in 02_training_dynamics, section 1.
+    Not in the notebooks by name: ``metrics.toy_scores`` reports it (02_training_dynamics, section 1).
     """
     nearest, close = _nearest_mode(samples, dist.centres, dist.sigma, n_sigma)
     return torch.bincount(nearest[close], minlength=dist.n_modes)
@@ -101,7 +101,8 @@ def mode_counts(samples: Tensor, dist: GaussianMixture, n_sigma: float = 3.0) ->
 def modes_covered(samples: Tensor, dist: GaussianMixture, n_sigma: float = 3.0, min_fraction: float = 0.01) -> int:
     """Return how many modes receive at least ``min_fraction`` of all samples within ``n_sigma * sigma``.
 
-    With 2,500 samples and the default 1 %, a mode needs 25 samples to count. Taught in 02_training_dynamics, section 1.
+    With 2,500 samples and the default 1 %, a mode needs 25 samples to count.
+    Not in the notebooks by name: ``metrics.toy_scores`` reports it (02_training_dynamics, section 1).
     """
     if not 0 <= min_fraction <= 1:
         raise ValueError(f"min_fraction must lie in [0, 1], got {min_fraction}")
@@ -113,7 +114,7 @@ def high_quality_fraction(samples: Tensor, dist: GaussianMixture, n_sigma: float
     """Return the fraction of samples within ``n_sigma * sigma`` of some mode centre.
 
     For a 2-D Gaussian, 3 sigma holds 1 - exp(-9/2) = 98.9 % of the mass, so real data scores about 0.989.
-    Taught in 02_training_dynamics, section 1.
+    Not in the notebooks by name: ``metrics.toy_scores`` reports it (02_training_dynamics, section 1).
     """
     _, close = _nearest_mode(samples, dist.centres, dist.sigma, n_sigma)
     return float(close.float().mean())

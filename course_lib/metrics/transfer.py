@@ -27,7 +27,10 @@ _MAKEUP_MASKS = ("lips", "eyeshadow", "cheeks", "liner")
 
 
 def tone_group(tones) -> np.ndarray:
-    """Map Monk tones (1..10, fractional allowed) to group names, an array at a time (``faces.tone_group`` for one)."""
+    """Map Monk tones (1..10, fractional allowed) to group names, an array at a time (``faces.tone_group`` for one).
+
+    Taught in 06_evaluation_fairness, section 3.
+    """
     t = np.rint(np.asarray(tones, dtype=float)).clip(1, 10)
     out = np.empty(t.shape, dtype=object)
     for name, (lo, hi) in TONE_GROUPS.items():
@@ -68,6 +71,7 @@ def region_delta_e(output, target, masks: Mapping, regions: Sequence[str] = REGI
     """Per image, the mean dE2000 between ``output`` and ``target`` over each region's pixels (mask > 0.5).
 
     Returns ``{region: (N,) array}``; an image where the region is empty (< 4 pixels) gets NaN.
+    Not in the notebooks: behind the metrics the notebooks call.
     """
     tgt = _images01(target, "target")
     out = _images01(output, "output", len(tgt))
@@ -84,7 +88,10 @@ def region_delta_e(output, target, masks: Mapping, regions: Sequence[str] = REGI
 
 
 def ssim_outside(output, target, masks: Mapping) -> np.ndarray:
-    """Per image, the SSIM between ``output`` and ``target`` averaged over pixels outside every makeup region."""
+    """Per image, the SSIM between ``output`` and ``target`` averaged over pixels outside every makeup region.
+
+    Not in the notebooks: behind the metrics the notebooks call.
+    """
     from skimage.metrics import structural_similarity
 
     tgt = _images01(target, "target")
@@ -102,7 +109,8 @@ def ssim_outside(output, target, masks: Mapping) -> np.ndarray:
 
 def transfer_scores(output, triplets: Mapping) -> dict[str, np.ndarray]:
     """Score a method's outputs on ``data.transfer_triplets``: per-image arrays ``lips``, ``eyeshadow``,
-    ``cheeks`` (dE2000), ``ssim_outside``, and the source's ``tone`` and tone ``group``."""
+    ``cheeks`` (dE2000), ``ssim_outside``, and the source's ``tone`` and tone ``group``.
+    Taught in 05_makeup_transfer, section 6."""
     for key in ("target", "masks", "tone"):
         if key not in triplets:
             raise ValueError(f"triplets must come from data.transfer_triplets (missing key {key!r})")
@@ -115,7 +123,10 @@ def transfer_scores(output, triplets: Mapping) -> dict[str, np.ndarray]:
 
 
 def summarise(scores: Mapping[str, np.ndarray], by_group: bool = False) -> list[dict]:
-    """Average per-image scores into table rows: one row, or one per tone group (with its ``n``)."""
+    """Average per-image scores into table rows: one row, or one per tone group (with its ``n``).
+
+    Taught in 05_makeup_transfer, section 6.
+    """
     keys = [*REGIONS, "ssim_outside"]
     groups = list(TONE_GROUPS) if by_group else [None]
     rows = []
@@ -130,7 +141,10 @@ def summarise(scores: Mapping[str, np.ndarray], by_group: bool = False) -> list[
 
 
 def transfer_table(methods: Mapping[str, object], triplets: Mapping, by_group: bool = False) -> list[dict]:
-    """Score several methods' outputs (``{name: outputs}``) on the same triplets; rows carry ``method``."""
+    """Score several methods' outputs (``{name: outputs}``) on the same triplets; rows carry ``method``.
+
+    Not in the notebooks: behind the metrics the notebooks call.
+    """
     rows = []
     for name, output in methods.items():
         for row in summarise(transfer_scores(output, triplets), by_group=by_group):
@@ -139,7 +153,7 @@ def transfer_table(methods: Mapping[str, object], triplets: Mapping, by_group: b
 
 
 def format_table(rows: Sequence[Mapping], columns: Sequence[str] = ("method", "group", "n", *REGIONS, "ssim_outside")) -> str:
-    """Render table rows as aligned text (dE to 2 decimals, SSIM to 3)."""
+    """Render table rows as aligned text (dE to 2 decimals, SSIM to 3). Taught in 05_makeup_transfer, section 6."""
     cols = [c for c in columns if any(c in r for r in rows)]
     def cell(c, v):
         if isinstance(v, float):

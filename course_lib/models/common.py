@@ -5,6 +5,10 @@ from torch import nn
 
 
 def check_positive(**values: int) -> None:
+    """Refuse any value that is not a positive int, naming it.
+
+    Not in the notebooks: a building block of the library's models.
+    """
     for name, value in values.items():
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{name} must be a positive int, got {value!r}")

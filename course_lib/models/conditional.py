@@ -14,7 +14,7 @@ class FiLM(nn.Module):
     """Conditional batch norm: normalise without a learned affine, then scale and shift from the condition.
 
     y = gamma(c) * BN(x) + beta(c) (Perez et al. 2018; de Vries et al. 2017). gamma starts at 1 and beta at
-    0, so at initialisation the block is plain batch norm. Taught in 04_conditional_gan, section 2.
+    0, so at initialisation the block is plain batch norm. Taught in 04_conditional_gan, section 4.
     """
 
     def __init__(self, channels: int, cond_dim: int):
@@ -29,7 +29,10 @@ class FiLM(nn.Module):
 
 
 class CondGeneratorBlock(nn.Module):
-    """Double the resolution with the condition steering every channel: ConvT(4, 2, 1) -> FiLM(c) -> ReLU."""
+    """Double the resolution with the condition steering every channel: ConvT(4, 2, 1) -> FiLM(c) -> ReLU.
+
+    Not in the notebooks: a building block of the library's models.
+    """
 
     def __init__(self, in_ch: int, out_ch: int, cond_dim: int, first: bool = False):
         super().__init__()
@@ -42,6 +45,10 @@ class CondGeneratorBlock(nn.Module):
 
 
 def check_cond(cond: torch.Tensor, batch: int, cond_dim: int) -> torch.Tensor:
+    """Return ``cond`` as a float tensor ``(batch, cond_dim)``, or raise naming what was expected.
+
+    Not in the notebooks: a building block of the library's models.
+    """
     if not isinstance(cond, torch.Tensor) or cond.shape != (batch, cond_dim):
         raise ValueError(f"cond must be a tensor of shape ({batch}, {cond_dim}) (one style vector per sample), "
                          f"got {tuple(cond.shape) if isinstance(cond, torch.Tensor) else type(cond).__name__}")
@@ -57,6 +64,7 @@ class ConditionalGenerator(nn.Module):
 
     For 64 px, width 32: [z, c] (B, 115, 1, 1) -> (B, 256, 4, 4) -> (B, 128, 8, 8) -> (B, 64, 16, 16)
     -> (B, 32, 32, 32) -> (B, 3, 64, 64).
+    Taught in 04_conditional_gan, section 3.
     """
 
     def __init__(self, z_dim: int = 100, cond_dim: int = 15, size: int = 64, width: int = 32):

@@ -14,6 +14,10 @@ DCGAN_SIZES = (32, 64, 128)
 
 
 def n_blocks(size: int) -> int:
+    """The number of resolution-doubling blocks from 4 px to ``size`` (a power of two >= 8).
+
+    Not in the notebooks: a building block of the library's models.
+    """
     if size not in DCGAN_SIZES:
         raise ValueError(f"size must be one of {', '.join(map(str, DCGAN_SIZES))}, got {size!r}")
     return int(math.log2(size)) - 2  # 4x4 -> size doubles this many times: 32 -> 3, 64 -> 4, 128 -> 5
@@ -36,6 +40,7 @@ class PixelNorm(nn.Module):
 
     A per-sample normalisation: unlike batch norm, a sample's output does not depend on the rest of its batch,
     so training mode and eval mode compute the same thing and an averaged (EMA) generator needs no statistics.
+    Not in the notebooks: a building block of the library's models.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -58,6 +63,7 @@ class DCGANGenerator(nn.Module):
     transposed convolution whose kernel overlaps unevenly (Odena et al. 2016, "Deconvolution and
     Checkerboard Artifacts"). ``block_fn(in_ch, out_ch)`` builds DCGAN's doubling blocks instead of
     ``generator_block`` (03_dcgan_faces builds its generator from the block you write).
+    Taught in 03_dcgan_faces, section 2.
     """
 
     def __init__(self, z_dim: int = 100, size: int = 64, width: int = 64, norm: str = "batch",
@@ -128,7 +134,10 @@ def minibatch_std(x: torch.Tensor, group_size: int = 4) -> torch.Tensor:
 
 
 class MinibatchStd(nn.Module):
-    """``minibatch_std`` as a layer; ``fn`` swaps in another implementation of it (yours, in notebook 03)."""
+    """``minibatch_std`` as a layer; ``fn`` swaps in another implementation of it (yours, in notebook 03).
+
+    Not in the notebooks: a building block of the library's models.
+    """
 
     def __init__(self, group_size: int = 4, fn: Callable[[torch.Tensor, int], torch.Tensor] | None = None):
         super().__init__()
@@ -151,6 +160,7 @@ class DCGANDiscriminator(nn.Module):
     the same) or "none" (for a D regularised by the R1 penalty, as in StyleGAN2: batch norm makes each
     sample's score depend on its batch). ``mbstd_group`` > 0 adds a ``MinibatchStd`` layer before the
     last conv (computed by ``mbstd_fn``, default ``minibatch_std``).
+    Taught in 03_dcgan_faces, section 2.
     """
 
     def __init__(self, size: int = 64, width: int = 64, spectral_norm: bool = False, norm: str = "batch",

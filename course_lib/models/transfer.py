@@ -57,6 +57,7 @@ class TryOnGenerator(nn.Module):
     connections to 16 @ 64 -> 4 mask logits, and FiLM(style) -> a small RGB residual where products are worn.
     ``forward(source, style, intensity=1.0)`` returns images in [-1, 1]; ``predict_masks(source)`` returns the
     soft masks ``{region: (B, 1, H, W)}``, which ``tryon`` upsamples to apply makeup to full-size photos.
+    Taught in 05_makeup_transfer, section 4.
     """
 
     def __init__(self, width: int = 16, cond_dim: int = 15, size: int = 64, residual: float = 0.05):
@@ -110,7 +111,10 @@ class TryOnGenerator(nn.Module):
 
 
 class StyleEncoder(nn.Module):
-    """Reference face (B, 3, 64, 64) -> its makeup as a style vector (B, 15) in [0, 1] (``makeup.VECTOR_FIELDS``)."""
+    """Reference face (B, 3, 64, 64) -> its makeup as a style vector (B, 15) in [0, 1] (``makeup.VECTOR_FIELDS``).
+
+    Taught in 05_makeup_transfer, section 5.
+    """
 
     def __init__(self, width: int = 16, cond_dim: int = 15, size: int = 64):
         super().__init__()
@@ -160,6 +164,7 @@ class ReferenceTransferGenerator(nn.Module):
     Two stems encode the two faces; their features are concatenated, fused (1x1 conv) and run through
     shared residual blocks; two heads decode a change for each input. Outputs are
     ``tanh(atanh(input) + head)``: the network starts as the identity and only learns the makeup.
+    Taught in 05_makeup_transfer, section 3.
     """
 
     def __init__(self, width: int = 16, n_res: int = 3, size: int = 64):
@@ -187,6 +192,7 @@ class PatchDiscriminator(nn.Module):
 
     ``in_ch`` is 3 for an unconditional D, or more when the input is concatenated with what conditions it
     (pix2pix: the source image and the tiled style vector).
+    Not in the notebooks: a building block of the library's models.
     """
 
     def __init__(self, in_ch: int = 3, width: int = 32, n_layers: int = 3):

@@ -30,7 +30,10 @@ POLICIES = ("color", "translation", "cutout")
 
 
 def parse_policy(policy: str) -> tuple[str, ...]:
-    """Return the transform names in ``policy`` ("color,translation,cutout"; "" for none), checking each."""
+    """Return the transform names in ``policy`` ("color,translation,cutout"; "" for none), checking each.
+
+    Not in the notebooks: the training loops' machinery.
+    """
     if not isinstance(policy, str):
         raise TypeError(f"policy must be a comma-separated string of {', '.join(POLICIES)} (or ''), got {type(policy).__name__}")
     names = tuple(name.strip() for name in policy.split(",") if name.strip())
@@ -84,7 +87,7 @@ def diff_augment(x: Tensor, policy: str = "color,translation,cutout", generator:
 
     Differentiable in ``x``. ``generator`` (a CPU ``torch.Generator``) makes the draws reproducible; without
     it they come from torch's global generator (which ``train.fit`` checkpoints, so runs still resume exactly).
-    Taught in 03_dcgan_faces, section 7.
+    Not in the notebooks by name: ``TrainConfig(augment=...)`` applies it (03_dcgan_faces, section 7).
     """
     names = parse_policy(policy)
     if not isinstance(x, torch.Tensor) or x.dim() != 4:
@@ -105,6 +108,7 @@ class Augmented(nn.Module):
     ``train.fit`` wraps its discriminator in one when ``TrainConfig.augment`` is set, so every D call (on reals,
     on fakes in D's step and in G's step, and R1's real batch) sees augmented images. It holds no parameters of
     its own: D's state dict is unchanged.
+    Not in the notebooks: the training loops' machinery.
     """
 
     def __init__(self, D: nn.Module, policy: str):

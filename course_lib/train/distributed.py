@@ -19,17 +19,23 @@ from torch._utils import _flatten_dense_tensors, _unflatten_dense_tensors
 
 
 def active() -> bool:
-    """True when this process is one of several joined by ``init``."""
+    """True when this process is one of several joined by ``init``.
+
+    Not in the notebooks: the training loops' machinery.
+    """
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
 
 def rank_and_world() -> tuple[int, int]:
-    """Return (rank, world size): (0, 1) without torchrun."""
+    """Return (rank, world size): (0, 1) without torchrun. Not in the notebooks: the training loops' machinery."""
     return (dist.get_rank(), dist.get_world_size()) if active() else (0, 1)
 
 
 def init(device: torch.device | None = None) -> torch.device:
-    """Join the process group torchrun set up (no-op for a single process); return this process's device."""
+    """Join the process group torchrun set up (no-op for a single process); return this process's device.
+
+    Not in the notebooks: the training loops' machinery.
+    """
     world = int(os.environ.get("WORLD_SIZE", "1"))
     local = int(os.environ.get("LOCAL_RANK", "0"))
     use_cuda = torch.cuda.is_available() and (device is None or torch.device(device).type == "cuda")
@@ -43,20 +49,29 @@ def init(device: torch.device | None = None) -> torch.device:
 
 
 def unwrap(module: nn.Module) -> nn.Module:
-    """Return the plain module inside a torch.compile (or DDP) wrapper."""
+    """Return the plain module inside a torch.compile (or DDP) wrapper.
+
+    Not in the notebooks: the training loops' machinery.
+    """
     module = getattr(module, "_orig_mod", module)
     return getattr(module, "module", module)
 
 
 def sync_params(module: nn.Module) -> None:
-    """Copy rank 0's parameters and buffers to every process (call once, before training)."""
+    """Copy rank 0's parameters and buffers to every process (call once, before training).
+
+    Not in the notebooks: the training loops' machinery.
+    """
     if active():
         for t in list(module.parameters()) + list(module.buffers()):
             dist.broadcast(t.data, src=0)
 
 
 def sync_grads(module: nn.Module) -> None:
-    """Average the gradients of ``module`` across processes, in one flat all-reduce."""
+    """Average the gradients of ``module`` across processes, in one flat all-reduce.
+
+    Not in the notebooks: the training loops' machinery.
+    """
     if not active():
         return
     grads = [p.grad for p in module.parameters() if p.grad is not None]
@@ -70,13 +85,16 @@ def sync_grads(module: nn.Module) -> None:
 
 
 def sync_buffers(module: nn.Module) -> None:
-    """Broadcast rank 0's buffers (batch-norm running statistics) to every process."""
+    """Broadcast rank 0's buffers (batch-norm running statistics) to every process.
+
+    Not in the notebooks: the training loops' machinery.
+    """
     if active():
         for b in module.buffers():
             dist.broadcast(b.data, src=0)
 
 
 def cleanup() -> None:
-    """Leave the process group (end of a torchrun script)."""
+    """Leave the process group (end of a torchrun script). Not in the notebooks: the training loops' machinery."""
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()

@@ -33,12 +33,15 @@ HISTORY_KEYS = ("step", "d_loss", "g_loss", "d_real", "d_fake", "gp", "r1", "img
 
 
 class TrainingDiverged(RuntimeError):
-    """A loss became NaN or infinite; the message names the step, the loss and the last good checkpoint."""
+    """A loss became NaN or infinite; the message names the step, the loss and the last good checkpoint.
+
+    Not in the notebooks: the training loops' machinery.
+    """
 
 
 @dataclass
 class TrainConfig:
-    """Settings of one GAN training run; every field says why it has its value."""
+    """Settings of one GAN training run; every field says why it has its value. Taught in 03_dcgan_faces, section 3."""
 
     steps: int = 2000  # generator updates
     batch_size: int = 64  # real images per discriminator step (per process under torchrun)
@@ -110,6 +113,7 @@ class EMA:
 
     The decay ramps up from 0 ((1 + t) / (10 + t)), so early averages are not dominated by the random
     init. Buffers (batch-norm statistics) are copied, not averaged.
+    Not in the notebooks: the training loops' machinery.
     """
 
     def __init__(self, model: nn.Module, decay: float):
@@ -138,7 +142,10 @@ class EMA:
 
 @dataclass
 class Run:
-    """What ``fit`` returns and callbacks receive: the networks, the EMA generator and the history."""
+    """What ``fit`` returns and callbacks receive: the networks, the EMA generator and the history.
+
+    Not in the notebooks: the training loops' machinery.
+    """
 
     G: nn.Module
     D: nn.Module
@@ -154,6 +161,7 @@ class Conditioned(nn.Module):
     Its parameters are the wrapped module's, so freezing, gradient norms and syncing all see the real network.
     With ``keep_styles`` (a D with a style regressor) each call also keeps D's style read-out of its input,
     which ``style_of(x)`` returns for exactly that input tensor.
+    Not in the notebooks: the training loops' machinery.
     """
 
     def __init__(self, module: nn.Module, cond: Tensor, keep_styles: bool = False):
@@ -206,6 +214,10 @@ def _as_batches(data: Callable[[int], Any] | Iterable[Any], conditional: bool) -
 
 
 def check_finite_stats(stats: dict[str, float], step: int, last_good: str) -> None:
+    """Raise TrainingDiverged when a logged loss is NaN or inf, naming the step and the last good checkpoint.
+
+    Not in the notebooks: the training loops' machinery.
+    """
     for key, value in stats.items():
         if not math.isfinite(value):
             raise TrainingDiverged(f"step {step}: {key} = {value}. Training stopped; the last good checkpoint is "
@@ -214,7 +226,8 @@ def check_finite_stats(stats: dict[str, float], step: int, last_good: str) -> No
 
 def check_finite_weights(step: int, last_good: str, **nets: nn.Module | None) -> None:
     """Raise TrainingDiverged if a parameter or buffer of a network holds NaN or inf (losses can stay finite
-    while, say, a batch-norm running variance overflows); called before each checkpoint and at the end."""
+    while, say, a batch-norm running variance overflows); called before each checkpoint and at the end.
+    Not in the notebooks: the training loops' machinery."""
     for which, net in nets.items():
         if net is None:
             continue
@@ -239,6 +252,7 @@ def fit(G: nn.Module, D: nn.Module, data: Callable[[int], Tensor] | Iterable[Ten
     ``cfg.checkpoint_every`` steps and at the end, and ``resume=True`` continues from it.
     Callbacks get the Run every ``callback_every`` steps and at the end. ``r1_penalty(D, x_real, gamma)``
     replaces ``losses.r1_penalty`` when ``cfg.r1_gamma`` > 0 (notebook 03 trains with the one you write).
+    Taught in 03_dcgan_faces, section 3.
     """
     if not isinstance(cfg, TrainConfig):
         raise TypeError(f"cfg must be a train.TrainConfig, got {type(cfg).__name__}")

@@ -34,7 +34,10 @@ LADDER_DIR: Path = config.DATA_DIR / "ladder"  # the ladder's shipped results: <
 
 @dataclass(frozen=True)
 class Recipe:
-    """A DCGAN recipe: generator and discriminator options, and the ``TrainConfig`` fields that go with them."""
+    """A DCGAN recipe: generator and discriminator options, and the ``TrainConfig`` fields that go with them.
+
+    Not in the notebooks: the training loops' machinery.
+    """
 
     name: str
     g: dict = field(default_factory=dict)  # DCGANGenerator keyword arguments (besides size and width)
@@ -92,6 +95,7 @@ def ladder_table(rows: list[dict], order: list[str] | None = None, adds: dict[st
 
     ``order``: the rungs to show, in order (default: as they first appear); ``adds``: what each rung adds.
     The last row is the real-vs-real floor over every run's held-out samples.
+    Taught in 03_dcgan_faces, section 4.
     """
     order = order or list(dict.fromkeys(r["rung"] for r in rows))
     out = ["| rung | adds | seeds | real images | minutes (2 cores) | precision | recall | tone TV |",

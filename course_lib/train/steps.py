@@ -30,7 +30,10 @@ Tensor = torch.Tensor
 # --------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class LossPair:
-    """A discriminator loss, the generator loss that goes with it, and the default gradient-penalty weight."""
+    """A discriminator loss, the generator loss that goes with it, and the default gradient-penalty weight.
+
+    Not in the notebooks: the training loops' machinery.
+    """
 
     d: Callable[[Tensor, Tensor], Tensor]  # (logits_real, logits_fake) -> scalar
     g: Callable[[Tensor], Tensor]  # logits_fake -> scalar
@@ -49,7 +52,7 @@ LOSSES: dict[str, LossPair] = {
 def get_loss(loss: str | LossPair) -> LossPair:
     """Return the loss pair named ``loss`` (a key of ``LOSSES``), or ``loss`` itself if it is a LossPair.
 
-    Taught in 02_training_dynamics, section 5.
+    Not in the notebooks by name: ``d_step`` and ``g_step`` look ``loss`` up with it (02_training_dynamics, section 5).
     """
     if isinstance(loss, LossPair):
         return loss

@@ -30,7 +30,7 @@ from course_lib.models.transfer import MASK_REGIONS, PatchDiscriminator, Referen
 
 @dataclass
 class TransferConfig:
-    """Settings of one transfer training run."""
+    """Settings of one transfer training run. Taught in 05_makeup_transfer, section 3."""
 
     steps: int = 3000
     batch_size: int = 16
@@ -119,7 +119,10 @@ def _loop(name: str, cfg: TransferConfig, nets: dict[str, nn.Module], step_fn: C
 
 
 def train_tryon(cfg: TransferConfig, run_dir=None, callback=None) -> tuple[TryOnGenerator, dict]:
-    """Train the shade-conditioned try-on generator (pix2pix-style, paired); return (G in eval mode, history)."""
+    """Train the shade-conditioned try-on generator (pix2pix-style, paired); return (G in eval mode, history).
+
+    Taught in 05_makeup_transfer, section 4.
+    """
     torch.manual_seed(cfg.seed)
     G = TryOnGenerator(width=cfg.width, size=cfg.size)
     D = PatchDiscriminator(in_ch=3 + 3 + 15)  # D sees (source, output, style): a conditional PatchGAN
@@ -148,7 +151,10 @@ def train_tryon(cfg: TransferConfig, run_dir=None, callback=None) -> tuple[TryOn
 
 
 def train_style_encoder(cfg: TransferConfig, G: TryOnGenerator, run_dir=None, callback=None) -> tuple[StyleEncoder, dict]:
-    """Train reference -> style vector with the try-on generator ``G`` frozen; return (E in eval mode, history)."""
+    """Train reference -> style vector with the try-on generator ``G`` frozen; return (E in eval mode, history).
+
+    Not in the notebooks: the training loops' machinery.
+    """
     torch.manual_seed(cfg.seed)
     E = StyleEncoder(width=cfg.width, size=cfg.size)
     G.eval().requires_grad_(False)
@@ -172,6 +178,7 @@ def train_reference(cfg: TransferConfig, run_dir=None, callback=None, cycle_fn: 
 
     ``cycle_fn(G, x, y)`` and ``hist_fn(out, ref, m_out, m_ref)`` (one image) replace the library's cycle and
     region histogram losses: 05_makeup_transfer trains its demo with the ones you write.
+    Taught in 05_makeup_transfer, section 3.
     """
     torch.manual_seed(cfg.seed)
     G = ReferenceTransferGenerator(width=cfg.width, size=cfg.size)

@@ -19,7 +19,10 @@ from course_lib.widgets.common import load_ipywidgets, picture, set_status, stat
 
 
 def group_indices(tones, group: str) -> np.ndarray:
-    """Indices of the faces whose Monk tone (1..10, fractional allowed) falls in ``group`` (``metrics.TONE_GROUPS``)."""
+    """Indices of the faces whose Monk tone (1..10, fractional allowed) falls in ``group`` (``metrics.TONE_GROUPS``).
+
+    Not in the notebooks: a part of a notebook widget, tested headless.
+    """
     if group not in metrics.TONE_GROUPS:
         raise ValueError(f"group must be one of {list(metrics.TONE_GROUPS)}, got {group!r}")
     return np.flatnonzero(metrics.tone_group(tones) == group)
@@ -38,6 +41,7 @@ def group_summary(group: str, samples: Mapping[str, tuple], scores: Mapping[str,
 
     ``samples``: ``{name: (images, tones)}``; ``scores``: ``{method: metrics.transfer_scores(...)}`` (optional).
     Returns ``{"share": {name: float}, "n": {name: int}, "errors": {method: {region: mean dE2000, "n": int}}}``.
+    Not in the notebooks: a part of a notebook widget, tested headless.
     """
     _check_samples(samples)
     summary: dict[str, Any] = {"group": group, "share": {}, "n": {}, "errors": {}}
@@ -54,7 +58,10 @@ def group_summary(group: str, samples: Mapping[str, tuple], scores: Mapping[str,
 
 
 def summary_text(summary: dict) -> str:
-    """One line for the status label: shares, then the lip error of each method."""
+    """One line for the status label: shares, then the lip error of each method.
+
+    Not in the notebooks: a part of a notebook widget, tested headless.
+    """
     shares = ", ".join(f"{name} {share:.0%}" for name, share in summary["share"].items())
     text = f"{summary['group']}: share of faces: {shares}"
     if summary["errors"]:
@@ -74,7 +81,8 @@ def audit_figure(group: str, samples: Mapping[str, tuple], triplets: Mapping | N
                  outputs: Mapping[str, Any] | None = None, scores: Mapping[str, Mapping] | None = None, n: int = 8,
                  examples: int = 3):
     """Draw one group: ``n`` faces of each sample set (one row each), then ``examples`` transfer triplets of the
-    group (source, reference, ground truth, each method's output with its lips dE2000). Returns the Figure."""
+    group (source, reference, ground truth, each method's output with its lips dE2000). Returns the Figure.
+    Not in the notebooks: a part of a notebook widget, tested headless."""
     import matplotlib.pyplot as plt
 
     _check_samples(samples)
@@ -109,7 +117,10 @@ def audit_figure(group: str, samples: Mapping[str, tuple], triplets: Mapping | N
 
 @dataclass
 class AuditView:
-    """The audit explorer: box, the group dropdown, the picture, the status label and the last redraw time."""
+    """The audit explorer: box, the group dropdown, the picture, the status label and the last redraw time.
+
+    Not in the notebooks: a part of a notebook widget, tested headless.
+    """
 
     box: Any
     group: Any

@@ -25,6 +25,10 @@ PLACEHOLDER_GREY = 0.93  # the empty picture shown while an input is wrong
 
 
 def load_ipywidgets():
+    """Import ipywidgets, or say how to install it.
+
+    Not in the notebooks: a part of a notebook widget, tested headless.
+    """
     try:
         import ipywidgets
     except ImportError as err:  # pragma: no cover - depends on the environment
@@ -33,25 +37,37 @@ def load_ipywidgets():
 
 
 def picture(W, width: int, height: int) -> Any:
-    """An ``Image`` in a pane of ``width`` x ``height`` CSS pixels; the PNG keeps its aspect inside (contain)."""
+    """An ``Image`` in a pane of ``width`` x ``height`` CSS pixels; the PNG keeps its aspect inside (contain).
+
+    Not in the notebooks: a part of a notebook widget, tested headless.
+    """
     return W.Image(format="png", layout=W.Layout(width=f"{width}px", height=f"{height}px", object_fit="contain",
                                                  flex="0 0 auto"))
 
 
 def status_line(W) -> Any:
-    """A status ``Label`` that fills its own row and wraps there (see the module docstring)."""
+    """A status ``Label`` that fills its own row and wraps there (see the module docstring).
+
+    Not in the notebooks: a part of a notebook widget, tested headless.
+    """
     label = W.Label(layout=W.Layout(width="auto", align_self="stretch"))  # the row's width, less the widget margin
     label.add_class("course-status")
     return label
 
 
 def style_sheet(W) -> Any:
-    """The widgets' style sheet, as an invisible widget to put in a view's box."""
+    """The widgets' style sheet, as an invisible widget to put in a view's box.
+
+    Not in the notebooks: a part of a notebook widget, tested headless.
+    """
     return W.HTML(_CSS, layout=W.Layout(display="none"))
 
 
 def controls_column(W, children: list, width: int = 380) -> Any:
-    """A column of controls of fixed width; each control fills it (values and read-outs are not clipped)."""
+    """A column of controls of fixed width; each control fills it (values and read-outs are not clipped).
+
+    Not in the notebooks: a part of a notebook widget, tested headless.
+    """
     for child in children:
         if hasattr(child, "style") and hasattr(child.style, "description_width"):
             child.style.description_width = "90px"
@@ -61,12 +77,18 @@ def controls_column(W, children: list, width: int = 380) -> Any:
 
 
 def placeholder_png(width: int, height: int) -> bytes:
-    """A plain light-grey PNG: what the picture pane shows while the input is wrong (never a stale result)."""
+    """A plain light-grey PNG: what the picture pane shows while the input is wrong (never a stale result).
+
+    Not in the notebooks: a part of a notebook widget, tested headless.
+    """
     return viz.to_png_bytes(np.full((max(1, height // 8), max(1, width // 8), 3), PLACEHOLDER_GREY, dtype=np.float32))
 
 
 def set_status(status: Any, text: str, error: bool = False) -> None:
-    """Set the status text; an error is shown in red (the ``course-error`` class)."""
+    """Set the status text; an error is shown in red (the ``course-error`` class).
+
+    Not in the notebooks: a part of a notebook widget, tested headless.
+    """
     if error:
         status.add_class("course-error")
     else:
@@ -76,7 +98,10 @@ def set_status(status: Any, text: str, error: bool = False) -> None:
 
 @dataclass
 class SliderView:
-    """A built widget: the box to display, and its parts (so tests can move the slider and read the result)."""
+    """A built widget: the box to display, and its parts (so tests can move the slider and read the result).
+
+    Not in the notebooks: a part of a notebook widget, tested headless.
+    """
 
     box: Any
     slider: Any

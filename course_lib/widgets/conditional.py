@@ -15,7 +15,10 @@ CUSTOM = "custom colour"
 
 
 def style_from_controls(values: dict[str, Any]):
-    """Build a MakeupStyle from the widget's control values (a plain function, tested headless)."""
+    """Build a MakeupStyle from the widget's control values (a plain function, tested headless).
+
+    Not in the notebooks: a part of a notebook widget, tested headless.
+    """
     from course_lib import makeup
 
     lip = values["lipstick"]
@@ -31,7 +34,10 @@ def style_from_controls(values: dict[str, Any]):
 
 @dataclass
 class StyleSliders:
-    """The style-sliders widget: box, controls by name, the picture and the status label."""
+    """The style-sliders widget: box, controls by name, the picture and the status label.
+
+    Not in the notebooks: a part of a notebook widget, tested headless.
+    """
 
     box: Any
     controls: dict
@@ -44,6 +50,7 @@ def style_sliders(G, enc=None, seed: int = 0, device=None, upscale: int = 3) -> 
     """Build the style widget for a conditional G: the face (noise) stays, the makeup follows the controls.
 
     With the domain encoder ``enc``, the status line also reads back the lipstick shade G produced.
+    Taught in 04_conditional_gan, section 6.
     """
     W = load_ipywidgets()
     from course_lib import colour, makeup

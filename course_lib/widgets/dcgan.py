@@ -20,6 +20,7 @@ def ganspace_directions(G, n_directions: int = 5, n_samples: int = 2000, seed: i
 
     Returns (directions (k, z_dim) in z space, their standard deviations (k,)). Each direction is the
     least-squares map from the PCA coordinate back to z, so moving along it moves mostly one component.
+    Not in the notebooks: a part of a notebook widget, tested headless.
     """
     g = torch.Generator().manual_seed(seed)
     G = G.eval()
@@ -50,7 +51,10 @@ def _top_components(x: torch.Tensor, k: int, generator: torch.Generator, oversam
 
 @dataclass
 class NoiseSliders:
-    """The noise-sliders widget: box, controls by name ("pc1".., "z0"..), picture, status."""
+    """The noise-sliders widget: box, controls by name ("pc1".., "z0"..), picture, status.
+
+    Not in the notebooks: a part of a notebook widget, tested headless.
+    """
 
     box: Any
     controls: dict
@@ -60,7 +64,10 @@ class NoiseSliders:
 
 
 def noise_sliders(G, n_directions: int = 5, z_dims=(0, 1, 2), seed: int = 0, device=None, upscale: int = 3) -> NoiseSliders:
-    """Build sliders on G's GANSpace directions and on single z dimensions, plus a "new face" button."""
+    """Build sliders on G's GANSpace directions and on single z dimensions, plus a "new face" button.
+
+    Taught in 03_dcgan_faces, section 8.
+    """
     W = load_ipywidgets()
     import torch as _torch
 

@@ -42,7 +42,7 @@ def minimax_state(mean: float, width: float, p_data: data.GaussianMixture | None
 def minimax_figure(state: dict[str, Any]) -> Figure:
     """Draw p_data, p_g and D* (right axis) for a ``minimax_state``; return a matplotlib Figure (not shown).
 
-    Taught in 01_minimax_game, section 4.
+    Not in the notebooks by name: ``widgets.pg_sliders`` draws it (01_minimax_game, section 4).
     """
     from matplotlib.figure import Figure
 
@@ -69,7 +69,10 @@ def minimax_figure(state: dict[str, Any]) -> Figure:
 
 @dataclass
 class PgSlidersView:
-    """The p_g sliders widget and its parts (tests move the sliders and read the image and label)."""
+    """The p_g sliders widget and its parts (tests move the sliders and read the image and label).
+
+    Not in the notebooks: a part of a notebook widget, tested headless.
+    """
 
     box: Any
     mean: Any
@@ -115,7 +118,7 @@ def snapshot_figure(snapshot: dict[str, Any], centres: torch.Tensor | None = Non
                     surface_centre: float | None = 0.0) -> Figure:
     """Draw one snapshot ``{"step", "samples", "surface", "extent"[, "scores"]}``; return a Figure (not shown).
 
-    Taught in 02_training_dynamics, section 6.
+    Not in the notebooks by name: ``widgets.training_scrubber`` draws it (02_training_dynamics, section 6).
     """
     from matplotlib.figure import Figure
 

@@ -53,14 +53,20 @@ def _display_before(values: dict[str, Any], state: "StudioState", before: np.nda
 
 @dataclass
 class StudioState:
-    """What the studio remembers between redraws: the decoded upload (in memory only) and cached faces."""
+    """What the studio remembers between redraws: the decoded upload (in memory only) and cached faces.
+
+    Not in the notebooks: a part of a notebook widget, tested headless.
+    """
 
     upload: np.ndarray | None = None
     cache: dict = field(default_factory=dict)
 
 
 def studio_source(values: dict[str, Any], state: StudioState) -> np.ndarray:
-    """The source image the controls select, (H, W, 3) in [0, 1]."""
+    """The source image the controls select, (H, W, 3) in [0, 1].
+
+    Not in the notebooks: a part of a notebook widget, tested headless.
+    """
     src = values["source"]
     if src == "SynthFace":
         key = ("face", values["face"])
@@ -77,7 +83,10 @@ def studio_source(values: dict[str, Any], state: StudioState) -> np.ndarray:
 
 
 def studio_render(values: dict[str, Any], state: StudioState, nets=None) -> tuple[np.ndarray, np.ndarray, str]:
-    """Apply the controls to the source: return (before, after, description). Raises on bad input."""
+    """Apply the controls to the source: return (before, after, description). Raises on bad input.
+
+    Not in the notebooks: a part of a notebook widget, tested headless.
+    """
     from course_lib import makeup, tryon
 
     before = studio_source(values, state)
@@ -101,7 +110,10 @@ def studio_render(values: dict[str, Any], state: StudioState, nets=None) -> tupl
 
 @dataclass
 class Studio:
-    """The built studio: box, controls by name, the picture, the reference thumbnail and the status label."""
+    """The built studio: box, controls by name, the picture, the reference thumbnail and the status label.
+
+    Not in the notebooks: a part of a notebook widget, tested headless.
+    """
 
     box: Any
     controls: dict
@@ -113,7 +125,10 @@ class Studio:
 
 
 def tryon_studio(nets=None) -> Studio:
-    """Build the try-on studio widget (needs ipywidgets; the shipped try-on checkpoints load on first use)."""
+    """Build the try-on studio widget (needs ipywidgets; the shipped try-on checkpoints load on first use).
+
+    Taught in 05_makeup_transfer, section 8.
+    """
     W = load_ipywidgets()
     from course_lib import makeup, tryon
 

@@ -25,6 +25,7 @@ def noise_to_image(mix: float, size: int = 96, seed: int = 0) -> np.ndarray:
     """Blend fixed Gaussian noise (``mix=0``) into a portrait (``mix=1``); return ``(size, size, 3)`` in [0, 1].
 
     A first picture of what a generator learns: a map from noise to images. Taught in 00_welcome.
+    Not in the notebooks: a part of a notebook widget, tested headless.
     """
     if not 0.0 <= float(mix) <= 1.0:
         raise ValueError(f"mix must lie in [0, 1], got {mix}")
@@ -34,7 +35,10 @@ def noise_to_image(mix: float, size: int = 96, seed: int = 0) -> np.ndarray:
 
 
 def welcome_slider(size: int = 96, upscale: int = 2) -> SliderView:
-    """Build the welcome notebook's first widget: a slider from noise to image, with a status label."""
+    """Build the welcome notebook's first widget: a slider from noise to image, with a status label.
+
+    Taught in 00_welcome, section 3.
+    """
     W = load_ipywidgets()
     slider = W.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.1, description="noise → image",
                            readout_format=".1f", continuous_update=True, style={"description_width": "initial"})
@@ -60,7 +64,10 @@ MASK_COLOURS = {"skin": (0.95, 0.75, 0.55), "lips": (0.9, 0.1, 0.2), "eyes": (0.
 
 
 def mask_overlay(faces_batch, i: int = 0, regions=("lips", "eyes", "brows", "eyeshadow", "cheeks", "liner")) -> np.ndarray:
-    """Colour each region of face ``i`` (a faces.Faces batch) on a grey copy of it: (H, W, 3) in [0, 1]."""
+    """Colour each region of face ``i`` (a faces.Faces batch) on a grey copy of it: (H, W, 3) in [0, 1].
+
+    Taught in 00_welcome, section 4.
+    """
     img = faces_batch.image(i)
     out = np.repeat(img.mean(-1, keepdims=True), 3, -1) * 0.6
     for name in regions:
@@ -70,7 +77,10 @@ def mask_overlay(faces_batch, i: int = 0, regions=("lips", "eyes", "brows", "eye
 
 
 def explorer_picture(identity, style, intensity: float = 1.0, size: int = 128) -> np.ndarray:
-    """Render ``identity`` wearing ``style`` and put its region masks beside it: (size, 2 size + 4, 3)."""
+    """Render ``identity`` wearing ``style`` and put its region masks beside it: (size, 2 size + 4, 3).
+
+    Not in the notebooks: a part of a notebook widget, tested headless.
+    """
     from course_lib import faces
 
     batch = faces.render(identity, style, size=size, intensity=intensity)
@@ -80,7 +90,10 @@ def explorer_picture(identity, style, intensity: float = 1.0, size: int = 128) -
 
 @dataclass
 class ExplorerView:
-    """The data explorer: its box, controls by name, the picture and the status label."""
+    """The data explorer: its box, controls by name, the picture and the status label.
+
+    Not in the notebooks: a part of a notebook widget, tested headless.
+    """
 
     box: Any
     controls: dict
@@ -90,7 +103,10 @@ class ExplorerView:
 
 
 def face_explorer(size: int = 128, seed: int = 0, upscale: int = 2) -> ExplorerView:
-    """Build the SynthFaces explorer: sliders on identity and makeup redraw a face and its masks live."""
+    """Build the SynthFaces explorer: sliders on identity and makeup redraw a face and its masks live.
+
+    Taught in 00_welcome, section 4.
+    """
     W = load_ipywidgets()
     from course_lib import faces, makeup
 
