@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_lib import faces
+from course_lib.train.run import Run, cosine_decay, own_random_stream
 
 FEATURES = 256
 COLOUR_REGIONS = ("skin", "lips", "eyeshadow", "cheeks")  # mean sRGB colour of each region
@@ -200,30 +201,35 @@ class EncoderConfig:
         return cls(steps=30, batch_size=32)
 
 
-def train_encoder(cfg: EncoderConfig, log_every: int = 100, callback=None) -> tuple[DomainEncoder, list[float]]:
-    """Train a DomainEncoder on fresh SynthFaces renders; return it (in eval mode) and the loss history.
+@own_random_stream
+def train_encoder(cfg: EncoderConfig, log_every: int = 100, callback=None, run_dir=None) -> tuple[DomainEncoder, list[float]]:
+    """Train a DomainEncoder on fresh SynthFaces renders; return it (in eval mode) and the loss of every step.
 
+    A ``train.run.Run``: ``callback(run)`` every ``log_every`` steps; with ``run_dir`` it checkpoints every
+    ``log_every`` steps and resumes exactly. The caller's random streams are left as they were.
     Not in the notebooks: how the domain encoder is built, trained and read (tools/train_checkpoints.py).
     """
-    torch.manual_seed(cfg.seed)
-    gen = torch.Generator().manual_seed(cfg.seed)
+    torch.manual_seed(cfg.seed)  # the init (own_random_stream: the caller's stream does not move)
+    gen = torch.Generator().manual_seed(cfg.seed)  # the degradations
     model = DomainEncoder()
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, cfg.steps) / cfg.steps)))
-    history: list[float] = []
-    t0 = time.time()
-    for step in range(cfg.steps):
-        batch = faces.render_indices(range(step * cfg.batch_size, (step + 1) * cfg.batch_size), seed=cfg.seed, size=64, makeup=cfg.makeup)
-        out = model(degrade(batch.images, gen))
-        value = loss(out, targets(batch))
+    sched = cosine_decay(opt, cfg.steps)
+    run = Run("encoder", cfg.steps, nets={"encoder": model}, optimizers={"opt": opt}, config=config_dict(cfg),
+              run_dir=run_dir, state={"gen": (gen.get_state, gen.set_state), "sched": (sched.state_dict, sched.load_state_dict)},
+              checkpoint_every=log_every if run_dir is not None else 0, callbacks=[callback] if callback else (),
+              callback_every=log_every, same_config=True)
+    run.resume()
+    for step in run:
+        batch = faces.render_indices(range(step * cfg.batch_size, (step + 1) * cfg.batch_size), seed=cfg.seed, size=64,
+                                     makeup=cfg.makeup)
+        value = loss(model(degrade(batch.images, gen)), targets(batch))
         opt.zero_grad(set_to_none=True)
         value.backward()
         opt.step()
         sched.step()
-        history.append(value.item())
-        if callback is not None and (step % log_every == 0 or step == cfg.steps - 1):
-            callback(step, float(np.mean(history[-log_every:])), time.time() - t0)
-    return model.eval(), history
+        run.end_step({"loss": value.item()})
+    run.finish()
+    return model.eval(), run.history["loss"]
 
 
 @dataclass
@@ -254,13 +260,16 @@ def shade_targets(batch: faces.Faces) -> tuple[torch.Tensor, torch.Tensor]:
     return shades.float(), weight.float()
 
 
-def train_shade_head(model: DomainEncoder, cfg: ShadeConfig, callback=None) -> list[float]:
+@own_random_stream
+def train_shade_head(model: DomainEncoder, cfg: ShadeConfig, callback=None, run_dir=None,
+                     log_every: int = 500) -> list[float]:
     """Stage 2: fit ``model.shade`` on the frozen encoder's outputs for fresh renders; return the loss history.
 
     The loss is the squared sRGB error of the shade, weighted by the lipstick's opacity (a face without
-    lipstick has no shade to read). Everything but the shade head is left as it is.
+    lipstick has no shade to read). Everything but the shade head is left as it is. A ``train.run.Run``:
+    ``callback(run)`` every ``log_every`` steps, checkpoints and exact resume with ``run_dir``.
     Not in the notebooks: how the domain encoder is built, trained and read (tools/train_checkpoints.py)."""
-    torch.manual_seed(cfg.seed)
+    torch.manual_seed(cfg.seed)  # the head's init (own_random_stream: the caller's stream does not move)
     gen = torch.Generator().manual_seed(cfg.seed)
     model.eval()
     inputs, shades, weights = [], [], []
@@ -279,9 +288,13 @@ def train_shade_head(model: DomainEncoder, cfg: ShadeConfig, callback=None) -> l
         if isinstance(layer, nn.Linear):
             layer.reset_parameters()
     opt = torch.optim.Adam(model.shade.parameters(), lr=cfg.lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, cfg.steps) / cfg.steps)))
-    history: list[float] = []
-    for step in range(cfg.steps):
+    sched = cosine_decay(opt, cfg.steps)
+    run = Run("shade head", cfg.steps, nets={"shade": model.shade}, optimizers={"opt": opt}, config=config_dict(cfg),
+              run_dir=run_dir, state={"gen": (gen.get_state, gen.set_state), "sched": (sched.state_dict, sched.load_state_dict)},
+              checkpoint_every=log_every if run_dir is not None else 0, callbacks=[callback] if callback else (),
+              callback_every=log_every, same_config=True)
+    run.resume()
+    for _ in run:
         i = torch.randint(0, len(x), (cfg.batch_size,), generator=gen)
         pred = torch.sigmoid(model.shade(x[i]))
         value = ((pred - y[i]).pow(2).sum(1) * w[i]).sum() / w[i].sum().clamp_min(1e-6)
@@ -289,10 +302,9 @@ def train_shade_head(model: DomainEncoder, cfg: ShadeConfig, callback=None) -> l
         value.backward()
         opt.step()
         sched.step()
-        history.append(value.item())
-        if callback is not None and (step % 500 == 0 or step == cfg.steps - 1):
-            callback(step, float(np.mean(history[-500:])))
-    return history
+        run.end_step({"loss": value.item()})
+    run.finish()
+    return run.history["loss"]
 
 
 @torch.no_grad()

@@ -38,6 +38,51 @@ def test_loss_is_finite_and_training_lowers_it():
     assert all(np.isfinite(history)) and np.mean(history[-3:]) < np.mean(history[:3])
 
 
+class Crash(Exception):
+    """A run killed mid-way."""
+
+
+def crash_at(step: int):
+    def callback(run):
+        if run.step == step:
+            raise Crash
+    return callback
+
+
+def test_encoder_training_resumes_exactly_and_calls_back_with_the_run(tmp_path):
+    cfg = encoder.EncoderConfig(steps=4, batch_size=8)
+    full, full_history = encoder.train_encoder(cfg, log_every=2)
+    seen = []
+    with pytest.raises(Crash):  # the run dies after step 2 (its checkpoint is written first)
+        encoder.train_encoder(cfg, log_every=2, run_dir=tmp_path, callback=crash_at(2))
+    state = torch.get_rng_state()
+    resumed, history = encoder.train_encoder(cfg, log_every=2, run_dir=tmp_path, callback=lambda run: seen.append(run.step))
+    assert torch.equal(torch.get_rng_state(), state)  # the caller's random stream is left alone
+    assert seen == [4] and history == full_history and len(history) == 4
+    for a, b in zip(full.state_dict().values(), resumed.state_dict().values()):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="another config"):
+        encoder.train_encoder(encoder.EncoderConfig(steps=4, batch_size=4), run_dir=tmp_path)
+
+
+def test_shade_head_training_resumes_exactly(tmp_path):
+    def fresh():
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            return encoder.DomainEncoder()
+
+    cfg = encoder.ShadeConfig(faces=256, steps=6, batch_size=32)
+    full = fresh()
+    full_history = encoder.train_shade_head(full, cfg, log_every=3)
+    with pytest.raises(Crash):
+        encoder.train_shade_head(fresh(), cfg, log_every=3, run_dir=tmp_path, callback=crash_at(3))
+    resumed = fresh()
+    history = encoder.train_shade_head(resumed, cfg, log_every=3, run_dir=tmp_path)
+    assert history == full_history and len(history) == 6
+    for a, b in zip(full.state_dict().values(), resumed.state_dict().values()):
+        assert torch.equal(a, b)
+
+
 def test_shade_targets_are_the_lipstick_colour_weighted_by_opacity(batch):
     shades, weight = encoder.shade_targets(batch)
     for i, m in enumerate(batch.makeups):

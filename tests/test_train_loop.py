@@ -90,7 +90,7 @@ def test_nan_stops_training_naming_the_step_and_keeps_the_checkpoint(tmp_path):
     with pytest.raises(train.TrainingDiverged, match=r"step 4: d_loss = nan.*last good checkpoint is .*last.pt \(step 3\)"):
         train.fit(*tiny(), poisoned, train.TrainConfig(steps=8, **CFG), run_dir=tmp_path, progress=False)
     state = torch.load(tmp_path / "last.pt", weights_only=True)
-    assert state["step"] == 3 and all(torch.isfinite(v).all() for v in state["G"].values() if v.is_floating_point())
+    assert state["step"] == 3 and all(torch.isfinite(v).all() for v in state["nets"]["G"].values() if v.is_floating_point())
 
 
 def test_guard_catches_a_non_finite_buffer_that_the_losses_do_not_show(tmp_path):
@@ -228,6 +228,6 @@ def test_lazy_r1_runs_every_kth_d_step_at_k_times_the_weight_and_betas_reach_ada
     assert gammas == [1.5, 1.5]  # D steps 0 and 3 of 0..5, each with gamma * r1_every
     assert all(v > 0 for v in run.history["r1"])  # the last penalty is carried into every logged row
     state = torch.load(tmp_path / "last.pt", weights_only=True)
-    assert tuple(state["opt_D"]["param_groups"][0]["betas"]) == (0.0, 0.99)
+    assert tuple(state["optimizers"]["opt_D"]["param_groups"][0]["betas"]) == (0.0, 0.99)
     with pytest.raises(ValueError, match="TrainConfig.r1_every must be an int >= 1, got 0"):
         train.fit(*tiny(), data, train.TrainConfig(steps=1, r1_every=0, **CFG), progress=False)

@@ -46,24 +46,24 @@ DEVICE = torch.device("cpu")  # set in main()
 
 
 def build_encoder(fast: bool, directory: Path, command: str) -> None:
-    """Stage 1 (everything but the shade head; ~40 CPU minutes) is kept in build/runs/encoder/stage1.pt and
-    reused when its config matches; stage 2 (the lipstick-shade head, a few minutes) always runs."""
+    """Stage 1 (everything but the shade head; ~40 CPU minutes) checkpoints into build/runs/encoder/stage1/ and
+    resumes from there (a finished stage 1 with the same config is reused); stage 2 (the lipstick-shade head, a
+    few minutes) always runs, on whatever stage 1 gave."""
     if not is_main():  # the encoder trains on one process; the others wait at the next target
         return
     cfg = encoder.EncoderConfig.fast() if fast else encoder.EncoderConfig()
     shade_cfg = encoder.ShadeConfig.fast() if fast else encoder.ShadeConfig()
     t0 = time.time()
-    stage1 = config.build_dir("runs", "encoder" + ("-fast" if fast else "")) / "stage1.pt"
-    cached = checkpoints.safe_torch_load(stage1, "encoder stage 1") if stage1.exists() else None
-    if cached is not None and cached["config"] == encoder.config_dict(cfg):
-        model = encoder.DomainEncoder()
-        model.load_state_dict(cached["encoder"])
-        log(f"encoder stage 1: reusing {stage1}")
-    else:
-        model, _ = encoder.train_encoder(cfg, callback=lambda s, l, t: log(f"encoder step {s}/{cfg.steps} loss {l:.4f} ({t:.0f} s)"))
-        state = {"encoder": model.state_dict(), "config": encoder.config_dict(cfg)}
-        checkpoints.atomic_write(stage1, lambda fh: torch.save(state, fh))
-    encoder.train_shade_head(model, shade_cfg, callback=lambda s, l: log(f"shade head step {s}/{shade_cfg.steps} loss {l:.5f}"))
+    runs = config.build_dir("runs", "encoder" + ("-fast" if fast else ""))
+
+    def mean_loss(run, n: int) -> float:
+        recent = run.history["loss"][-n:]
+        return sum(recent) / len(recent)
+
+    model, _ = encoder.train_encoder(cfg, run_dir=runs / "stage1", callback=lambda run: log(
+        f"encoder step {run.step}/{cfg.steps} loss {mean_loss(run, 100):.4f} ({run.seconds:.0f} s)"))
+    encoder.train_shade_head(model, shade_cfg, callback=lambda run: log(
+        f"shade head step {run.step}/{shade_cfg.steps} loss {mean_loss(run, 500):.5f}"))
     metrics = encoder.evaluate(model, n=200 if fast else 1000)
     metrics["train_minutes_this_call"] = round((time.time() - t0) / 60, 1)
     entry = checkpoints.save("encoder", {"encoder": model.state_dict()},
@@ -199,7 +199,7 @@ def _transfer_cfg(fast: bool, **full) -> "train.transfer.TransferConfig":
 
 def _step_log(what: str):
     """A transfer training callback that logs ``what``'s step and its losses."""
-    return lambda step, stats: log(f"{what} step {step}: " + " ".join(f"{k} {v:.4g}" for k, v in stats.items() if k != "step"))
+    return lambda run: log(f"{what} step {run.step}: " + " ".join(f"{k} {v[-1]:.4g}" for k, v in run.history.items() if k != "step"))
 
 
 def build_tryon64(fast: bool, directory: Path, command: str) -> None:

@@ -26,17 +26,11 @@ from torch import nn
 
 from course_lib import checkpoints, device as dev, losses, makeup, validate
 from course_lib.train import augment, distributed
+from course_lib.train.run import Run, TrainingDiverged, check_finite_stats, check_finite_weights  # noqa: F401 (re-exported)
 from course_lib.train.steps import d_step, g_step, get_loss
 
 Tensor = torch.Tensor
 HISTORY_KEYS = ("step", "d_loss", "g_loss", "d_real", "d_fake", "gp", "r1", "img_per_s")
-
-
-class TrainingDiverged(RuntimeError):
-    """A loss became NaN or infinite; the message names the step, the loss and the last good checkpoint.
-
-    Not in the notebooks: the training loops' machinery.
-    """
 
 
 @dataclass
@@ -140,21 +134,6 @@ class EMA:
         self.updates = int(state["updates"])
 
 
-@dataclass
-class Run:
-    """What ``fit`` returns and callbacks receive: the networks, the EMA generator and the history.
-
-    Not in the notebooks: the training loops' machinery.
-    """
-
-    G: nn.Module
-    D: nn.Module
-    G_ema: nn.Module
-    history: dict[str, list[float]]
-    step: int
-    config: TrainConfig
-
-
 class Conditioned(nn.Module):
     """``G(z, cond)`` or ``D(x, cond)`` seen as a one-argument module, so d_step/g_step serve conditional GANs.
 
@@ -213,33 +192,6 @@ def _as_batches(data: Callable[[int], Any] | Iterable[Any], conditional: bool) -
     return batch
 
 
-def check_finite_stats(stats: dict[str, float], step: int, last_good: str) -> None:
-    """Raise TrainingDiverged when a logged loss is NaN or inf, naming the step and the last good checkpoint.
-
-    Not in the notebooks: the training loops' machinery.
-    """
-    for key, value in stats.items():
-        if not math.isfinite(value):
-            raise TrainingDiverged(f"step {step}: {key} = {value}. Training stopped; the last good checkpoint is "
-                                   f"{last_good}. Try a lower learning rate, or another loss.")
-
-
-def check_finite_weights(step: int, last_good: str, **nets: nn.Module | None) -> None:
-    """Raise TrainingDiverged if a parameter or buffer of a network holds NaN or inf (losses can stay finite
-    while, say, a batch-norm running variance overflows); called before each checkpoint and at the end.
-    Not in the notebooks: the training loops' machinery."""
-    for which, net in nets.items():
-        if net is None:
-            continue
-        tensors = [("parameter", n, t) for n, t in net.named_parameters()] + [("buffer", n, t) for n, t in net.named_buffers()]
-        for kind, name, tensor in tensors:
-            if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-                bad = "NaN" if bool(torch.isnan(tensor).any()) else "inf"
-                raise TrainingDiverged(f"step {step}: {which}'s {kind} {name!r} holds {bad}, so this state is not saved. "
-                                       f"Training stopped; the last good checkpoint is {last_good}. "
-                                       f"Try a lower learning rate, or another loss.")
-
-
 def fit(G: nn.Module, D: nn.Module, data: Callable[[int], Tensor] | Iterable[Tensor], cfg: TrainConfig, *,
         device: torch.device | str | None = None, run_dir: str | Path | None = None, resume: bool = True,
         callbacks: Sequence[Callable[[Run], None]] = (), callback_every: int = 100, progress: bool = True,
@@ -257,6 +209,7 @@ def fit(G: nn.Module, D: nn.Module, data: Callable[[int], Tensor] | Iterable[Ten
     if not isinstance(cfg, TrainConfig):
         raise TypeError(f"cfg must be a train.TrainConfig, got {type(cfg).__name__}")
     cfg.validate()  # fields changed after the config was made are checked too, before any work
+    # ---- (0) set up: device, memory layout, optimisers, EMA, noise, precision, the run that carries them -------
     device = dev.get_device(device)
     rank, world = distributed.rank_and_world()
     memory = torch.channels_last if cfg.channels_last and device.type != "mps" else torch.contiguous_format
@@ -264,22 +217,24 @@ def fit(G: nn.Module, D: nn.Module, data: Callable[[int], Tensor] | Iterable[Ten
     opt_G = torch.optim.Adam(G.parameters(), lr=cfg.lr_G, betas=(cfg.beta1, cfg.beta2))
     opt_D = torch.optim.Adam(D.parameters(), lr=cfg.lr_D, betas=(cfg.beta1, cfg.beta2))
     ema = EMA(G, cfg.ema) if cfg.ema > 0 else None
-    z_gen = torch.Generator(device="cpu").manual_seed(cfg.seed * 1000 + rank)
-    history: dict[str, list[float]] = {k: [] for k in HISTORY_KEYS}
-    start, state = 0, None
-    ckpt = Path(run_dir) / "last.pt" if run_dir is not None else None
-    if ckpt is not None and resume and ckpt.exists():
-        state = checkpoints.safe_torch_load(ckpt, "training checkpoint")
-        G.load_state_dict(state["G"]), D.load_state_dict(state["D"])
-        opt_G.load_state_dict(state["opt_G"]), opt_D.load_state_dict(state["opt_D"])
-        if ema is not None and state.get("ema") is not None:
-            ema.load_state_dict(state["ema"])
-        z_gen.set_state(state["z_gen"])
-        torch.set_rng_state(state["torch_rng"])
-        history, start = state["history"], int(state["step"])
-        if start > cfg.steps:
-            raise ValueError(f"{ckpt} is at step {start}, past cfg.steps={cfg.steps}: raise steps to continue it, "
-                             f"or use another run_dir (or resume=False) to start over")
+    z_gen = torch.Generator(device="cpu").manual_seed(cfg.seed * 1000 + rank)  # the noise stream, resumed exactly
+    amp = dev.autocast(device, enabled=cfg.amp)
+    fp16 = dev.needs_grad_scaler(device, enabled=cfg.amp)
+    scaler_G = torch.amp.GradScaler(device.type) if fp16 else None  # fp16 only: bf16 needs no loss scaling
+    scaler_D = torch.amp.GradScaler(device.type) if fp16 else None
+    carried = {"z_gen": (z_gen.get_state, z_gen.set_state)}
+    if ema is not None:
+        carried["ema"] = (ema.state_dict, ema.load_state_dict)
+    for key, scaler in (("scaler_G", scaler_G), ("scaler_D", scaler_D)):
+        if scaler is not None:
+            carried[key] = (scaler.state_dict, scaler.load_state_dict)
+    unwrapped_G, unwrapped_D = distributed.unwrap(G), distributed.unwrap(D)
+    run = Run("fit", cfg.steps, nets={"G": G, "D": D}, optimizers={"opt_G": opt_G, "opt_D": opt_D},
+              config=cfg.as_dict(), run_dir=run_dir, state=carried, log_every=cfg.log_every,
+              checkpoint_every=cfg.checkpoint_every, callbacks=callbacks, callback_every=callback_every,
+              views={"G": unwrapped_G, "D": unwrapped_D, "G_ema": ema.model if ema is not None else unwrapped_G, "cfg": cfg},
+              rank=rank, progress=progress)
+    run.resume(resume)
     if ema is not None:
         ema.model.to(device)
     distributed.sync_params(G), distributed.sync_params(D)  # every process starts from rank 0's weights
@@ -288,37 +243,14 @@ def fit(G: nn.Module, D: nn.Module, data: Callable[[int], Tensor] | Iterable[Ten
         G_train, D_train = torch.compile(G_train), torch.compile(D_train)
     if cfg.augment:  # every D call, on reals and fakes, in both steps, sees augmented images
         D_train = augment.Augmented(D_train, cfg.augment)
-    amp = dev.autocast(device, enabled=cfg.amp)
-    fp16 = dev.needs_grad_scaler(device, enabled=cfg.amp)
-    scaler_G = torch.amp.GradScaler(device.type) if fp16 else None
-    scaler_D = torch.amp.GradScaler(device.type) if fp16 else None
-    for scaler, key in ((scaler_G, "scaler_G"), (scaler_D, "scaler_D")):  # fp16 loss scales resume too
-        if scaler is not None and state is not None and state.get(key):
-            scaler.load_state_dict(state[key])
-    conditional = bool(getattr(distributed.unwrap(G), "cond_dim", 0))
-    style_weight = cfg.style_weight if conditional and getattr(distributed.unwrap(D), "regress", None) is not None else 0.0
+    conditional = bool(getattr(unwrapped_G, "cond_dim", 0))
+    style_weight = cfg.style_weight if conditional and getattr(unwrapped_D, "regress", None) is not None else 0.0
     batch = _as_batches(data, conditional)
-    last_good = str(ckpt) if ckpt is not None and ckpt.exists() else "none (no run_dir, or no checkpoint yet)"
-
-    def save(step: int) -> None:
-        nonlocal last_good
-        if ckpt is None or rank != 0:
-            return
-        state = {"G": G.state_dict(), "D": D.state_dict(), "opt_G": opt_G.state_dict(), "opt_D": opt_D.state_dict(),
-                 "ema": ema.state_dict() if ema is not None else None, "z_gen": z_gen.get_state(),
-                 "torch_rng": torch.get_rng_state(), "history": history, "step": step, "config": cfg.as_dict(),
-                 "scaler_G": scaler_G.state_dict() if scaler_G is not None else None,
-                 "scaler_D": scaler_D.state_dict() if scaler_D is not None else None}
-        checkpoints.atomic_write(ckpt, lambda fh: torch.save(state, fh))
-        last_good = f"{ckpt} (step {step})"
-
-    run = Run(distributed.unwrap(G), distributed.unwrap(D), ema.model if ema is not None else distributed.unwrap(G),
-              history, start, cfg)
-    bar = _progress(cfg.steps, start, progress and rank == 0)
     t_window, n_window, r1_last = time.perf_counter(), 0, 0.0
     G.train(), D.train()
-    for step in range(start, cfg.steps):
-        for k in range(cfg.n_critic):  # D sees n_critic fresh real batches per G step
+    for step in run:
+        # ---- (1) update D: maximise log D(x) + log(1 - D(G(z))), n_critic times on fresh real batches ----------
+        for k in range(cfg.n_critic):
             x_real, cond = batch(step * cfg.n_critic + k)
             x_real = x_real.to(device, non_blocking=True).contiguous(memory_format=memory)
             G_c, D_c = G_train, D_train
@@ -346,51 +278,29 @@ def fit(G: nn.Module, D: nn.Module, data: Callable[[int], Tensor] | Iterable[Ten
             if r1_gamma > 0:  # the penalty per D step, as if it ran every step (logged rows need not be R1 steps)
                 r1_last = stats_d["r1"] / cfg.r1_every
             n_window += x_real.shape[0]
+        # ---- (2) update G: maximise log D(G(z)) (the non-saturating loss), through a frozen D ------------------
         if x_fake is None:
             z = torch.randn(x_real.shape[0], cfg.z_dim, generator=z_gen).to(device)
         stats_g = g_step(G_c, D_c, opt_G, z, cfg.loss, autocast=amp, scaler=scaler_G, x_fake=x_fake, aux_loss=g_aux)
-        check_finite_stats({"d_loss": stats_d["d_loss"], "g_loss": stats_g["g_loss"]}, step + 1, last_good)
+        # ---- (3) keep the processes together, average G's weights ----------------------------------------------
         distributed.sync_buffers(G), distributed.sync_buffers(D)  # batch-norm statistics follow rank 0
         if ema is not None:
             ema.update(G)
-        done = step + 1
-        if done % cfg.log_every == 0 or done == cfg.steps:
-            elapsed = time.perf_counter() - t_window
-            row = {"step": done, "d_loss": stats_d["d_loss"], "g_loss": stats_g["g_loss"], "d_real": stats_d["d_real"],
-                   "d_fake": stats_d["d_fake"], "gp": stats_d["gp"], "r1": r1_last, "img_per_s": n_window * world / max(elapsed, 1e-9)}
+
+        # ---- (4) log, guard, checkpoint, call back --------------------------------------------------------------
+        def row() -> dict[str, float]:
+            nonlocal t_window, n_window
+            out = {"d_loss": stats_d["d_loss"], "g_loss": stats_g["g_loss"], "d_real": stats_d["d_real"],
+                   "d_fake": stats_d["d_fake"], "gp": stats_d["gp"], "r1": r1_last,
+                   "img_per_s": n_window * world / max(time.perf_counter() - t_window, 1e-9)}
             if style_weight > 0:  # the style regression: D on real faces, G on its fakes
-                row.update(style_d=stats_d["aux"] / style_weight, style_g=stats_g["aux"] / style_weight)
-            for key, value in row.items():
-                history.setdefault(key, []).append(float(value))
+                out.update(style_d=stats_d["aux"] / style_weight, style_g=stats_g["aux"] / style_weight)
             t_window, n_window = time.perf_counter(), 0
-            bar.set_postfix(d_loss=f"{row['d_loss']:.3f}", g_loss=f"{row['g_loss']:.3f}", img_s=f"{row['img_per_s']:.0f}")
-        bar.update(1)
-        run.step = done
-        if cfg.checkpoint_every and done % cfg.checkpoint_every == 0 and done != cfg.steps:
-            check_finite_weights(done, last_good, G=G, D=D, G_ema=ema.model if ema is not None else None)
-            save(done)
-        if callbacks and rank == 0 and (done % callback_every == 0 or done == cfg.steps):
-            for callback in callbacks:
-                callback(run)
-    bar.close()
-    check_finite_weights(run.step, last_good, G=G, D=D, G_ema=ema.model if ema is not None else None)
-    save(run.step)
-    return run
+            run.bar.set_postfix(d_loss=f"{out['d_loss']:.3f}", g_loss=f"{out['g_loss']:.3f}", img_s=f"{out['img_per_s']:.0f}")
+            return out
 
-
-def _progress(total: int, start: int, enabled: bool):
-    """A tqdm.auto bar (a widget in Jupyter, text in a terminal), or a silent stand-in."""
-    if not enabled:
-        return _NoBar()
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, initial=start, desc="training", unit="step", leave=True)
-
-
-class _NoBar:
-    def update(self, n: int = 1) -> None: ...
-    def set_postfix(self, **kw: Any) -> None: ...
-    def close(self) -> None: ...
+        run.end_step({"d_loss": stats_d["d_loss"], "g_loss": stats_g["g_loss"]}, row)
+    return run.finish()
 
 
 @torch.no_grad()

@@ -14,7 +14,6 @@ a resumed run continues exactly.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -23,8 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_lib import checkpoints, data, losses, makeup
-from course_lib.train.loop import check_finite_stats, check_finite_weights
+from course_lib import data, losses, makeup
+from course_lib.train.run import Run, own_random_stream
 from course_lib.models.transfer import MASK_REGIONS, PatchDiscriminator, ReferenceTransferGenerator, StyleEncoder, TryOnGenerator
 
 
@@ -66,58 +65,28 @@ def _adam(module: nn.Module, lr: float, cfg: TransferConfig) -> torch.optim.Adam
     return torch.optim.Adam(module.parameters(), lr=lr, betas=(cfg.beta1, 0.999))
 
 
-def _loop(name: str, cfg: TransferConfig, nets: dict[str, nn.Module], step_fn: Callable[[int, dict], dict[str, float]],
-          run_dir: str | Path | None, callback: Callable[[int, dict], None] | None) -> dict[str, list[float]]:
-    """Run ``step_fn(step, batch)`` for ``cfg.steps`` steps with checkpoints, resume and a history."""
-    optims = {k: v for k, v in nets.items() if isinstance(v, torch.optim.Optimizer)}
-    modules = {k: v for k, v in nets.items() if isinstance(v, nn.Module)}
-    history: dict[str, list[float]] = {}
-    start = 0
-    path = Path(run_dir) / "last.pt" if run_dir is not None else None
-    if path is not None and path.exists():
-        state = checkpoints.safe_torch_load(path, f"{name} run state")
-        same = {k: v for k, v in state["config"].items() if k != "steps"} == {k: v for k, v in cfg.as_dict().items() if k != "steps"}
-        if not same or state["step"] > cfg.steps:
-            raise ValueError(f"{path} was written with another config (only `steps` may grow, to extend a run); "
-                             "delete it or use another run_dir")
-        for k, m in modules.items():
-            m.load_state_dict(state["modules"][k])
-        for k, o in optims.items():
-            o.load_state_dict(state["optims"][k])
-        start, history = state["step"], state["history"]
-        torch.set_rng_state(state["rng"])
-
-    def save(step: int) -> None:
-        check_finite_weights(step, str(path), **modules)  # a non-finite weight or buffer is never written
-        state = {"config": cfg.as_dict(), "step": step, "history": history, "rng": torch.get_rng_state(),
-                 "modules": {k: m.state_dict() for k, m in modules.items()},
-                 "optims": {k: o.state_dict() for k, o in optims.items()}}
-        checkpoints.atomic_write(path, lambda fh: torch.save(state, fh))
-
-    for m in modules.values():
-        m.train()
-    t0 = time.time()
-    for step in range(start, cfg.steps):
+def _loop(name: str, cfg: TransferConfig, nets: dict[str, nn.Module], optimizers: dict[str, torch.optim.Optimizer],
+          step_fn: Callable[[int, dict], dict[str, float]], run_dir: str | Path | None,
+          callback: Callable[[Run], None] | None) -> dict[str, list[float]]:
+    """Run ``step_fn(step, batch)`` on the triplets of each step for ``cfg.steps`` steps, in a ``train.run.Run``
+    (checkpoints, resume, the NaN/inf guard, a history row and the callback every ``cfg.log_every`` steps)."""
+    run = Run(name, cfg.steps, nets=nets, optimizers=optimizers, config=cfg.as_dict(), run_dir=run_dir,
+              log_every=cfg.log_every, checkpoint_every=cfg.checkpoint_every, callbacks=[callback] if callback else (),
+              same_config=True)
+    run.resume()
+    for net in nets.values():
+        net.train()
+    for step in run:
         batch = data.transfer_triplets(cfg.batch_size, size=cfg.size, seed=cfg.seed, start=step * cfg.batch_size)
         stats = step_fn(step, batch)
-        check_finite_stats(stats, step, str(path) if path is not None else "none (no run_dir)")
-        if (step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps:
-            stats = {"step": step + 1, **stats, "img_per_s": cfg.batch_size * (step + 1 - start) / (time.time() - t0)}
-            for k, v in stats.items():
-                history.setdefault(k, []).append(float(v))
-            if callback is not None:
-                callback(step + 1, stats)
-        if path is not None and cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0:
-            save(step + 1)
-    if path is not None and cfg.steps > start:
-        save(cfg.steps)
-    elif cfg.steps > start:
-        check_finite_weights(cfg.steps, "none (no run_dir)", **modules)
-    for m in modules.values():
-        m.eval()
-    return history
+        run.end_step(stats, lambda: {**stats, "img_per_s": cfg.batch_size * (run.step - run.start) / run.seconds})
+    run.finish()
+    for net in nets.values():
+        net.eval()
+    return run.history
 
 
+@own_random_stream
 def train_tryon(cfg: TransferConfig, run_dir=None, callback=None) -> tuple[TryOnGenerator, dict]:
     """Train the shade-conditioned try-on generator (pix2pix-style, paired); return (G in eval mode, history).
 
@@ -146,10 +115,11 @@ def train_tryon(cfg: TransferConfig, run_dir=None, callback=None) -> tuple[TryOn
         opt_G.zero_grad(set_to_none=True), g_loss.backward(), opt_G.step()
         return {"d_loss": d_loss.item(), "adv": adv.item(), "l1": l1.item(), "mask_bce": mask_loss.item()}
 
-    history = _loop("try-on", cfg, {"G": G, "D": D, "opt_G": opt_G, "opt_D": opt_D}, step_fn, run_dir, callback)
+    history = _loop("try-on", cfg, {"G": G, "D": D}, {"opt_G": opt_G, "opt_D": opt_D}, step_fn, run_dir, callback)
     return G, history
 
 
+@own_random_stream
 def train_style_encoder(cfg: TransferConfig, G: TryOnGenerator, run_dir=None, callback=None) -> tuple[StyleEncoder, dict]:
     """Train reference -> style vector with the try-on generator ``G`` frozen; return (E in eval mode, history).
 
@@ -168,10 +138,11 @@ def train_style_encoder(cfg: TransferConfig, G: TryOnGenerator, run_dir=None, ca
         opt.zero_grad(set_to_none=True), loss.backward(), opt.step()
         return {"style_mse": reg.item(), "l1": l1.item()}
 
-    history = _loop("style encoder", cfg, {"E": E, "opt": opt}, step_fn, run_dir, callback)
+    history = _loop("style encoder", cfg, {"E": E}, {"opt": opt}, step_fn, run_dir, callback)
     return E, history
 
 
+@own_random_stream
 def train_reference(cfg: TransferConfig, run_dir=None, callback=None, cycle_fn: Callable | None = None,
                     hist_fn: Callable | None = None) -> tuple[ReferenceTransferGenerator, dict]:
     """Train the BeautyGAN-style generator *unpaired*: the target of each triplet is never used.
@@ -202,6 +173,6 @@ def train_reference(cfg: TransferConfig, run_dir=None, callback=None, cycle_fn: 
         opt_G.zero_grad(set_to_none=True), g_loss.backward(), opt_G.step()
         return {"d_loss": d_loss.item(), "adv": adv.item(), "cycle": cyc.item(), "identity": ident.item(), "hist": hist.item()}
 
-    history = _loop("reference GAN", cfg, {"G": G, "D_A": D_A, "D_B": D_B, "opt_G": opt_G, "opt_D": opt_D},
+    history = _loop("reference GAN", cfg, {"G": G, "D_A": D_A, "D_B": D_B}, {"opt_G": opt_G, "opt_D": opt_D},
                     step_fn, run_dir, callback)
     return G, history
