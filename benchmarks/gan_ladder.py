@@ -76,6 +76,8 @@ RUNGS = [
     Rung("fp32", "fast in float32, without bf16 autocast", "fast", cfg={"amp": False}),
     Rung("batch32", "fast with batches of 32 (twice the steps for the same images)", "fast", cfg={"batch_size": 32}),
     Rung("width64", "fast with width 64 for G and D (about 3x the compute per image)", "fast", width=64),
+    Rung("g2", "fast with two G updates per D update, each on fresh noise (no more real images)", "fast",
+         cfg={"g_steps": 2}),
 ]
 BY_NAME = {r.name: r for r in RUNGS}
 LADDER = ["dcgan", "+mbstd", "+r1", "+betas", RECIPES.FAST.name]  # the rungs of the ladder proper, bottom to top

@@ -3,12 +3,12 @@
     tryon.apply_shade(image, "plum", intensity=0.8, regions=("lips",), finish="gloss")
     tryon.apply_reference(image, reference_face, intensity=1.0, regions=("lips", "eyes", "cheeks"))
 
-``image`` is a 64 x 64 aligned face (SynthFaces), a batch of them, or a photo (numpy (H, W, 3) in [0, 1] or
-uint8, grey and RGBA converted; or a tensor in [-1, 1]; or the name of a bundled portrait). A photo is
-aligned to the face from its landmarks (the bundled portraits ship theirs; a new photo needs the optional
-``[photo]`` extra), and the makeup layers are applied to the photo at full resolution inside the landmarks'
-regions (or, with ``masks="generator"``, the try-on generator's own, found on the 64 px crop). Nothing is written to
-disk: ``load_upload`` decodes an uploaded file in memory.
+``image`` is a 64 x 64 aligned face (SynthFaces), a batch of them, or a photo (numpy (H, W, 3) in [0, 1] or uint8,
+grey and RGBA converted; or a tensor in [-1, 1]; or a bundled portrait, by name or as the ``landmarks.Portrait``
+that carries its landmarks). A photo is aligned to the face from its landmarks (the bundled portraits ship theirs; a
+new photo needs the optional ``[photo]`` extra), and the makeup layers are applied to the photo at full resolution
+inside the landmarks' regions (or, with ``masks="generator"``, the try-on generator's own, found on the 64 px crop).
+Nothing is written to disk: ``load_upload`` decodes an uploaded file in memory.
 
 Two generators (``data/checkpoints``): ``tryon64`` (the shade-conditioned try-on generator and a style encoder
 that reads a reference's makeup into a style vector) and ``beautygan64`` (BeautyGAN-style, trained unpaired).
@@ -206,11 +206,13 @@ def _shape_of(image) -> tuple[int, ...]:
 def _prepare(image, name: str, face_landmarks=None) -> _Face:
     """Convert ``image`` and align it to the generators' 64 px face frame."""
     region_masks = None
-    if isinstance(image, str):
+    if isinstance(image, (str, landmarks.Portrait)):
+        what = image if isinstance(image, str) else image.name
         if face_landmarks is not None:  # they would be silently replaced by the portrait's own
-            raise ValueError(f"landmarks were given for {name} {image!r}, a bundled portrait that comes with its own; "
-                             f"to use yours, pass the image itself (landmarks.load_portrait({image!r}).image)")
-        portrait = landmarks.load_portrait(image)  # unknown names raise, listing the bundled portraits
+            raise ValueError(f"landmarks were given for {name} {what!r}, a bundled portrait that comes with its own; "
+                             f"to use yours, pass the image itself (landmarks.load_portrait({what!r}).image)")
+        # a name is loaded here (unknown names raise, listing the bundled portraits); a Portrait travels as it is
+        portrait = landmarks.load_portrait(image) if isinstance(image, str) else image
         image, face_landmarks, region_masks = portrait.image, portrait.landmarks, portrait.masks
     shape = _shape_of(image)
     if not isinstance(image, torch.Tensor) and len(shape) == 3 and shape[-1] not in (3, 4):

@@ -47,23 +47,17 @@ def to_numpy_image(x: torch.Tensor) -> np.ndarray:
 def to_tensor_image(img: np.ndarray) -> torch.Tensor:
     """Convert numpy ``(H, W, 3)`` / ``(B, H, W, 3)`` (float in [0, 1] or uint8) to a tensor in [-1, 1].
 
-    Grey images ``(H, W)`` are repeated to three channels; RGBA drops its alpha channel.
+    Grey images ``(H, W)`` are repeated to three channels; RGBA drops its alpha channel. The conversion is
+    ``makeup.to_batch01``'s (one set of rules and tolerances for every image the library takes in).
     Not in the notebooks: a drawing helper for the library and its tools.
     """
-    arr = np.asarray(img)
-    if arr.dtype == np.uint8:
-        arr = arr.astype(np.float32) / 255.0
-    elif not np.issubdtype(arr.dtype, np.floating):
-        raise TypeError(f"img must be uint8 or float in [0, 1], got dtype {arr.dtype}")
-    elif arr.size and (arr.min() < -1e-6 or arr.max() > 1 + 1e-6):
-        raise ValueError(f"img as float must lie in [0, 1], got values in [{arr.min():.3g}, {arr.max():.3g}]")
-    if arr.ndim == 2:
-        arr = np.repeat(arr[..., None], 3, axis=-1)
-    if arr.ndim not in (3, 4) or arr.shape[-1] not in (3, 4):
-        raise ValueError(f"img must have shape (H, W, 3), (B, H, W, 3) or (H, W) for grey, got {arr.shape}")
-    arr = arr[..., :3]
-    t = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32)) * 2 - 1
-    return t.permute(2, 0, 1) if t.dim() == 3 else t.permute(0, 3, 1, 2)
+    from course_lib.makeup import to_batch01
+
+    if isinstance(img, torch.Tensor):
+        raise TypeError(f"img must be a numpy image (H, W, 3) in [0, 1] or uint8, got a tensor {tuple(img.shape)}")
+    x01, kind = to_batch01(img, "img")
+    x = x01 * 2 - 1
+    return x[0] if kind == "numpy3" else x
 
 
 def make_grid(images: torch.Tensor | np.ndarray, nrow: int = 8, padding: int = 2, pad_value: float = 1.0) -> np.ndarray:

@@ -115,6 +115,7 @@ def test_guard_catches_a_non_finite_buffer_that_the_losses_do_not_show(tmp_path)
     ("steps", 10.0, TypeError, r"TrainConfig.steps must be an int >= 1, got 10.0 \(float\)"),
     ("batch_size", 0, ValueError, "TrainConfig.batch_size must be an int >= 1"),
     ("n_critic", 0, ValueError, "TrainConfig.n_critic must be an int >= 1, got 0"),
+    ("g_steps", 0, ValueError, "TrainConfig.g_steps must be an int >= 1, got 0"),
     ("log_every", 0, ValueError, "TrainConfig.log_every must be an int >= 1, got 0"),
     ("checkpoint_every", -1, ValueError, "TrainConfig.checkpoint_every must be an int >= 0"),
     ("seed", "0", TypeError, r"TrainConfig.seed must be an int >= 0, got '0' \(str\)"),
@@ -231,3 +232,12 @@ def test_lazy_r1_runs_every_kth_d_step_at_k_times_the_weight_and_betas_reach_ada
     assert tuple(state["optimizers"]["opt_D"]["param_groups"][0]["betas"]) == (0.0, 0.99)
     with pytest.raises(ValueError, match="TrainConfig.r1_every must be an int >= 1, got 0"):
         train.fit(*tiny(), data, train.TrainConfig(steps=1, r1_every=0, **CFG), progress=False)
+
+
+def test_g_steps_updates_g_that_many_times_per_d_step(tmp_path):
+    cfg = train.TrainConfig(steps=3, g_steps=2, **CFG)
+    train.fit(*tiny(), data, cfg, progress=False, run_dir=tmp_path)
+    state = torch.load(tmp_path / "last.pt", weights_only=True)["optimizers"]
+    g_updates = {int(v["step"]) for v in state["opt_G"]["state"].values()}
+    d_updates = {int(v["step"]) for v in state["opt_D"]["state"].values()}
+    assert g_updates == {6} and d_updates == {3}  # two G updates per step, on fresh noise; D once

@@ -171,3 +171,15 @@ def test_photos_use_the_landmark_masks_unless_asked_for_the_generators(nets):
     assert np.abs(by_generator - by_landmarks).max() > 0.02
     with pytest.raises(ValueError, match="masks must be one of landmarks, generator"):
         tryon.apply_shade("astronaut", masks="parsing", nets=nets)
+
+
+def test_a_portrait_object_travels_with_its_landmarks_and_equals_its_name(nets):
+    """A Portrait (image, landmarks, masks) is taken as it is: no second load, the same result as its name."""
+    from course_lib import landmarks
+
+    portrait = landmarks.load_portrait("astronaut")
+    by_object = tryon.apply_shade(portrait, "plum", nets=nets)
+    by_name = tryon.apply_shade("astronaut", "plum", nets=nets)
+    np.testing.assert_array_equal(by_object, by_name)
+    with pytest.raises(ValueError, match="a bundled portrait that comes with its own"):
+        tryon.apply_shade(portrait, "plum", face_landmarks=portrait.landmarks, nets=nets)

@@ -67,8 +67,9 @@ def test_live_plot_draws_curves_and_samples_without_a_notebook():
     from course_lib import models, train
 
     G = models.DCGANGenerator(size=32, width=8)
-    run = train.Run(G=G, D=None, G_ema=G, history={"step": [1, 2], "d_loss": [1.0, 0.9], "g_loss": [2.0, 1.5],
-                                                   "d_real": [0.6, 0.7], "d_fake": [0.4, 0.3]}, step=2, config=None)
+    run = train.Run("fit", 2, nets={"G": G}, views={"G_ema": G})
+    run.history, run.step = {"step": [1, 2], "d_loss": [1.0, 0.9], "g_loss": [2.0, 1.5], "d_real": [0.6, 0.7],
+                             "d_fake": [0.4, 0.3]}, 2
     plot = viz.LivePlot(torch.randn(4, 100), nrow=2)
     plot(run)
     plot(run)  # updates the same figure

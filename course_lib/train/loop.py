@@ -48,6 +48,7 @@ class TrainConfig:
     r1_every: int = 1  # lazy R1 (StyleGAN2, Karras et al. 2020): penalise every k-th D step, weighted by k
     loss: str = "nonsaturating"  # a key of train.LOSSES
     n_critic: int = 1  # discriminator steps per generator step (5 for WGAN-GP)
+    g_steps: int = 1  # generator updates per step, each on fresh noise (more G updates, no more real images seen)
     augment: str = ""  # DiffAugment policy for everything D sees, e.g. "color,translation,cutout" (Zhao et al. 2020): small data sets
     amp: bool = True  # mixed precision where the device computes it natively (bf16 CPU, CUDA)
     channels_last: bool = True  # NHWC memory layout: faster convolutions on CPUs and tensor cores
@@ -68,7 +69,7 @@ class TrainConfig:
         Runs when the config is made and again when ``fit`` starts (a field may have been changed since).
         Integers must be ints (a float step count is refused, not truncated); rates and weights must be finite.
         """
-        counts = {"steps": 1, "batch_size": 1, "z_dim": 1, "n_critic": 1, "r1_every": 1, "log_every": 1,
+        counts = {"steps": 1, "batch_size": 1, "z_dim": 1, "n_critic": 1, "g_steps": 1, "r1_every": 1, "log_every": 1,
                   "checkpoint_every": 0, "seed": 0}  # field -> smallest allowed value
         for name, low in counts.items():
             value = getattr(self, name)
@@ -279,9 +280,11 @@ def fit(G: nn.Module, D: nn.Module, data: Callable[[int], Tensor] | Iterable[Ten
                 r1_last = stats_d["r1"] / cfg.r1_every
             n_window += x_real.shape[0]
         # ---- (2) update G: maximise log D(G(z)) (the non-saturating loss), through a frozen D ------------------
-        if x_fake is None:
-            z = torch.randn(x_real.shape[0], cfg.z_dim, generator=z_gen).to(device)
-        stats_g = g_step(G_c, D_c, opt_G, z, cfg.loss, autocast=amp, scaler=scaler_G, x_fake=x_fake, aux_loss=g_aux)
+        for j in range(cfg.g_steps):  # the first reuses the D step's fakes when it can; later ones draw new noise
+            if x_fake is None or j > 0:
+                x_fake = None
+                z = torch.randn(x_real.shape[0], cfg.z_dim, generator=z_gen).to(device)
+            stats_g = g_step(G_c, D_c, opt_G, z, cfg.loss, autocast=amp, scaler=scaler_G, x_fake=x_fake, aux_loss=g_aux)
         # ---- (3) keep the processes together, average G's weights ----------------------------------------------
         distributed.sync_buffers(G), distributed.sync_buffers(D)  # batch-norm statistics follow rank 0
         if ema is not None:

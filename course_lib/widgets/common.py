@@ -97,6 +97,21 @@ def set_status(status: Any, text: str, error: bool = False) -> None:
 
 
 @dataclass
+class ControlsView:
+    """A built widget with several controls: the box to display, the controls by name, the picture, the status
+    label, and how long its last redraw took (tests move the controls and read the result).
+
+    Not in the notebooks: a part of a notebook widget, tested headless.
+    """
+
+    box: Any
+    controls: dict
+    image: Any
+    status: Any
+    last_ms: float = 0.0
+
+
+@dataclass
 class SliderView:
     """A built widget: the box to display, and its parts (so tests can move the slider and read the result).
 

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
 from course_lib import viz
-from course_lib.widgets.common import load_ipywidgets, controls_column, picture, status_line, style_sheet
+from course_lib.widgets.common import ControlsView, controls_column, load_ipywidgets, picture, status_line, style_sheet
 
 CUSTOM = "custom colour"
 
@@ -32,18 +31,11 @@ def style_from_controls(values: dict[str, Any]):
     )
 
 
-@dataclass
-class StyleSliders:
-    """The style-sliders widget: box, controls by name, the picture and the status label.
+class StyleSliders(ControlsView):
+    """The style-sliders widget: a control per style field. A ``ControlsView``.
 
     Not in the notebooks: a part of a notebook widget, tested headless.
     """
-
-    box: Any
-    controls: dict
-    image: Any
-    status: Any
-    last_ms: float = 0.0
 
 
 def style_sliders(G, enc=None, seed: int = 0, device=None, upscale: int = 3) -> StyleSliders:

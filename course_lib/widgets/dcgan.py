@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from course_lib import viz
-from course_lib.widgets.common import load_ipywidgets, controls_column, picture, status_line, style_sheet
+from course_lib.widgets.common import ControlsView, controls_column, load_ipywidgets, picture, status_line, style_sheet
 
 
 # --------------------------------------------------------------------------------------------------
@@ -49,18 +48,11 @@ def _top_components(x: torch.Tensor, k: int, generator: torch.Generator, oversam
     return (q @ vh.T)[:, :k].T
 
 
-@dataclass
-class NoiseSliders:
-    """The noise-sliders widget: box, controls by name ("pc1".., "z0"..), picture, status.
+class NoiseSliders(ControlsView):
+    """The noise-sliders widget: controls "pc1".., "z0"... A ``ControlsView``.
 
     Not in the notebooks: a part of a notebook widget, tested headless.
     """
-
-    box: Any
-    controls: dict
-    image: Any
-    status: Any
-    last_ms: float = 0.0
 
 
 def noise_sliders(G, n_directions: int = 5, z_dims=(0, 1, 2), seed: int = 0, device=None, upscale: int = 3) -> NoiseSliders:

@@ -13,12 +13,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from course_lib import viz
+from course_lib import landmarks, viz
 from course_lib.widgets.common import (
     load_ipywidgets, controls_column, picture, placeholder_png, set_status, status_line, style_sheet,
 )
 
-SOURCES = ("SynthFace", "astronaut", "grace_hopper", "upload")
+PORTRAIT_SOURCES = landmarks.PORTRAITS  # the bundled portraits, in the studio's menu
+SOURCES = ("SynthFace", *PORTRAIT_SOURCES, "upload")
 CUSTOM = "custom colour"
 DISPLAY = 288  # pixels: the picture's height in the notebook
 SEED = 2024  # SynthFaces seed of the studio's faces (not a training seed)
@@ -77,9 +78,17 @@ def studio_source(values: dict[str, Any], state: StudioState) -> np.ndarray:
         if state.upload is None:
             raise ValueError("no photo uploaded yet: use the upload button (the photo stays in memory, never saved)")
         return state.upload
+    return _portrait(src, state).image
+
+
+def _portrait(name: str, state: StudioState):
+    """The bundled portrait ``name``, loaded once per studio: the same object goes to the try-on each redraw."""
     from course_lib import landmarks
 
-    return landmarks.load_portrait(src).image
+    key = ("portrait", name)
+    if key not in state.cache:
+        state.cache[key] = landmarks.load_portrait(name)
+    return state.cache[key]
 
 
 def studio_render(values: dict[str, Any], state: StudioState, nets=None) -> tuple[np.ndarray, np.ndarray, str]:
@@ -91,7 +100,7 @@ def studio_render(values: dict[str, Any], state: StudioState, nets=None) -> tupl
 
     before = studio_source(values, state)
     regions = tuple(r for r in tryon.REGIONS if values[r])
-    src = values["source"] if values["source"] in ("astronaut", "grace_hopper") else before
+    src = _portrait(values["source"], state) if values["source"] in PORTRAIT_SOURCES else before  # with its landmarks
     if values["mode"] == "shade":
         lip = values["lip_colour"] if values["lipstick"] == CUSTOM else values["lipstick"]
         pick = lambda key: None if values[key] == "none" else values[key]  # noqa: E731

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from course_lib import viz
-from course_lib.widgets.common import SliderView, load_ipywidgets, controls_column, picture, status_line, style_sheet
+from course_lib.widgets.common import ControlsView, SliderView, controls_column, load_ipywidgets, picture, status_line, style_sheet
 
 
 @lru_cache(maxsize=4)
@@ -88,18 +87,11 @@ def explorer_picture(identity, style, intensity: float = 1.0, size: int = 128) -
     return np.concatenate([batch.image(0), gap, mask_overlay(batch)], axis=1)
 
 
-@dataclass
-class ExplorerView:
-    """The data explorer: its box, controls by name, the picture and the status label.
+class ExplorerView(ControlsView):
+    """The data explorer: a control per face attribute. A ``ControlsView``.
 
     Not in the notebooks: a part of a notebook widget, tested headless.
     """
-
-    box: Any
-    controls: dict
-    image: Any
-    status: Any
-    last_ms: float = 0.0
 
 
 def face_explorer(size: int = 128, seed: int = 0, upscale: int = 2) -> ExplorerView:
