@@ -2,7 +2,7 @@
 
 Each case names the call, the error type and a pattern the message must match (the argument's name and what was
 wrong). NaN matters most: a range check such as ``x.min() < 0`` is False for NaN, so without an explicit check a
-NaN pixel or feature comes out as an all-NaN image or a metric of nan. Configs (``test_train_loop``) and
+NaN pixel or feature comes out as an all-NaN image or a metric of nan. Configs (``tests/train/test_loop.py``) and
 checkpoints (``test_checkpoints``) have their own cases.
 """
 import math

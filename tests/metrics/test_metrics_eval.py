@@ -1,5 +1,5 @@
 """Image metrics of 06_evaluation_fairness: FID against closed forms, KID's unbiasedness, k-NN precision/recall
-on point sets with exact answers, the noise floor and per-group coverage. (tests/test_metrics.py covers the basics.)"""
+on point sets with exact answers, the noise floor and per-group coverage. (tests/metrics/test_metrics.py covers the basics.)"""
 import numpy as np
 import pytest
 import scipy.linalg
