@@ -277,7 +277,9 @@ def test_bad_input_gets_a_clear_error_naming_the_argument(name):
 
 @pytest.mark.parametrize("x", [torch.zeros(3, 4), np.arange(6.0), 1.5, 3, torch.tensor([1, 2]), np.array(["a"])])
 def test_finite_values_pass(x):
-    validate.finite(x, "x")  # integers and strings cannot hold NaN
+    assert validate.finite(x, "x") is None  # no error: integers and strings cannot hold NaN
+    with pytest.raises(ValueError, match=r"x holds 1 NaN"):  # ... and the same call does see one that does
+        validate.finite(torch.tensor([0.0, float("nan")]), "x")
 
 
 def test_documented_conversions_give_the_right_result():

@@ -42,12 +42,18 @@ def test_known_values_at_extreme_logits():
     torch.testing.assert_close(losses.g_loss_saturating(big), torch.tensor(-50.0))
 
 
-@pytest.mark.parametrize("fn", [losses.g_loss_saturating, losses.g_loss_nonsaturating, losses.g_loss_lsgan,
-                                losses.g_loss_hinge, losses.g_loss_wasserstein])
-def test_generator_gradients_are_finite_at_extreme_logits(fn):
+@pytest.mark.parametrize("fn, expected", [
+    (losses.g_loss_saturating, lambda l: -torch.sigmoid(l)),  # d/dl log(1 - sigmoid(l)): vanishes as D rejects
+    (losses.g_loss_nonsaturating, lambda l: -(1 - torch.sigmoid(l))),  # d/dl -log sigmoid(l): -1 where D rejects
+    (losses.g_loss_lsgan, lambda l: l - 1),  # d/dl (l - 1)^2 / 2
+    (losses.g_loss_hinge, lambda l: -torch.ones_like(l)),  # d/dl -l
+    (losses.g_loss_wasserstein, lambda l: -torch.ones_like(l)),
+])
+def test_generator_gradients_at_extreme_logits_are_finite_and_exact(fn, expected):
     logits = EXTREME.clone().requires_grad_(True)
     fn(logits).backward()
     assert torch.isfinite(logits.grad).all()
+    torch.testing.assert_close(logits.grad, expected(EXTREME) / len(EXTREME))  # each a mean over the batch
 
 
 def test_saturating_and_nonsaturating_gradients_have_their_closed_forms():

@@ -151,9 +151,14 @@ def test_same_seed_twice_gives_identical_samples():
 
 
 def test_a_dataloader_works_as_data():
-    loader = torch.utils.data.DataLoader(torch.rand(20, 3, 32, 32) * 2 - 1, batch_size=8)
+    images = torch.rand(20, 3, 32, 32, generator=torch.Generator().manual_seed(5)) * 2 - 1
+    loader = torch.utils.data.DataLoader(images, batch_size=8)  # batches of 8, 8, 4, then it starts again
     run = train.fit(*tiny(), loader, train.TrainConfig(steps=4, **CFG), progress=False)  # cycles past the end
-    assert run.step == 4
+    order = [images[0:8], images[8:16], images[16:20], images[0:8]]
+    same = train.fit(*tiny(), lambda step: order[step], train.TrainConfig(steps=4, **CFG), progress=False)
+    assert run.step == 4 and run.history["step"] == [1, 2, 3, 4]
+    for a, b in zip(run.G.parameters(), same.G.parameters()):  # the loader's batches, in the loader's order
+        assert torch.equal(a, b)
 
 
 def test_generate_and_slerp():
