@@ -28,7 +28,7 @@ def enc():
 def _generator(name: str):
     state, entry = checkpoints.load(name)
     if name.startswith("cgan"):
-        G = models.ConditionalGenerator(**{k: entry.config[k] for k in ("z_dim", "cond_dim", "size", "width")})
+        G = models.ConditionalGenerator.from_config(entry.config)
     else:
         G = models.DCGANGenerator.from_config(entry.config)
     G.load_state_dict(state["G_ema"])

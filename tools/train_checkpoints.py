@@ -135,7 +135,7 @@ def build_dcgan64(fast: bool, directory: Path, command: str) -> None:
     log(f"dcgan64: {scores} -> {entry.file} ({entry.bytes / 1e6:.2f} MB)")
 
 
-CGAN64 = {"z_dim": 100, "cond_dim": 15, "size": 64, "width": 32}
+CGAN64 = {"z_dim": 100, "cond_dim": 15, "size": 64, "width": 32, "cond_from": 2}  # style steers the 16 px blocks on
 CGAN64_RECIPE = train.recipes.FAST
 
 

@@ -31,17 +31,23 @@ class FiLM(nn.Module):
 class CondGeneratorBlock(nn.Module):
     """Double the resolution with the condition steering every channel: ConvT(4, 2, 1) -> FiLM(c) -> ReLU.
 
+    ``conditioned=False`` makes it a plain DCGAN block (batch norm with its own affine; ``cond`` is ignored).
     Not in the notebooks: a building block of the library's models.
     """
 
-    def __init__(self, in_ch: int, out_ch: int, cond_dim: int, first: bool = False):
+    def __init__(self, in_ch: int, out_ch: int, cond_dim: int, first: bool = False, conditioned: bool = True):
         super().__init__()
-        # the first block maps (B, z + c, 1, 1) to 4x4; the others double the resolution
+        # the first block maps (B, z [+ c], 1, 1) to 4x4; the others double the resolution
         self.conv = nn.ConvTranspose2d(in_ch, out_ch, 4, 1 if first else 2, 0 if first else 1, bias=False)
-        self.film = FiLM(out_ch, cond_dim)
+        self.conditioned = conditioned
+        if conditioned:
+            self.film = FiLM(out_ch, cond_dim)
+        else:
+            self.norm = nn.BatchNorm2d(out_ch)
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        return torch.relu(self.film(self.conv(x), cond))
+        h = self.conv(x)
+        return torch.relu(self.film(h, cond) if self.conditioned else self.norm(h))
 
 
 def check_cond(cond: torch.Tensor, batch: int, cond_dim: int) -> torch.Tensor:
@@ -64,29 +70,43 @@ class ConditionalGenerator(nn.Module):
 
     For 64 px, width 32: [z, c] (B, 115, 1, 1) -> (B, 256, 4, 4) -> (B, 128, 8, 8) -> (B, 64, 16, 16)
     -> (B, 32, 32, 32) -> (B, 3, 64, 64).
+    ``cond_from`` = k > 0 lets the condition in only from block k on (block 0 makes the 4x4 map): the coarse
+    blocks, where a face's shape and hair take form, see z alone, so a change of makeup cannot move them;
+    the makeup's colours enter at the finer scales, where the lips and eyes are (StyleGAN's coarse/fine split).
     Taught in 04_conditional_gan, section 3.
     """
 
-    def __init__(self, z_dim: int = 100, cond_dim: int = 15, size: int = 64, width: int = 32):
+    def __init__(self, z_dim: int = 100, cond_dim: int = 15, size: int = 64, width: int = 32, cond_from: int = 0):
         super().__init__()
         check_positive(z_dim=z_dim, cond_dim=cond_dim, width=width)
         n = n_blocks(size)
-        self.z_dim, self.cond_dim, self.size, self.width = z_dim, cond_dim, size, width
+        if isinstance(cond_from, bool) or not isinstance(cond_from, int) or not 0 <= cond_from < n:
+            raise ValueError(f"cond_from must be an int in [0, {n - 1}] (the first block the condition steers), got {cond_from!r}")
+        self.z_dim, self.cond_dim, self.size, self.width, self.cond_from = z_dim, cond_dim, size, width, cond_from
         ch = width * 2 ** (n - 1)
-        blocks = [CondGeneratorBlock(z_dim + cond_dim, ch, cond_dim, first=True)]
-        for _ in range(n - 1):
-            blocks.append(CondGeneratorBlock(ch, ch // 2, cond_dim))
+        blocks = [CondGeneratorBlock(z_dim + (cond_dim if cond_from == 0 else 0), ch, cond_dim, first=True,
+                                     conditioned=cond_from == 0)]
+        for i in range(1, n):
+            blocks.append(CondGeneratorBlock(ch, ch // 2, cond_dim, conditioned=i >= cond_from))
             ch //= 2
         self.blocks = nn.ModuleList(blocks)
         self.out = nn.ConvTranspose2d(ch, 3, 4, 2, 1)
+
+    @classmethod
+    def from_config(cls, config: dict) -> "ConditionalGenerator":
+        """Build the generator a checkpoint's config describes (z_dim, cond_dim, size, width; cond_from, default 0).
+
+        Not in the notebooks: a building block of the library's models."""
+        return cls(**{k: config[k] for k in ("z_dim", "cond_dim", "size", "width")}, cond_from=config.get("cond_from", 0))
 
     def forward(self, z: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         if z.dim() != 2 or z.shape[1] != self.z_dim:
             raise ValueError(f"z must have shape (B, {self.z_dim}), got {tuple(z.shape)}")
         cond = check_cond(cond, z.shape[0], self.cond_dim).to(z.dtype)
-        h = torch.cat([z, cond], 1)[:, :, None, None]  # the condition enters at the input ...
+        # the condition enters at the input and at every block through FiLM (from block cond_from on, if > 0)
+        h = (torch.cat([z, cond], 1) if self.cond_from == 0 else z)[:, :, None, None]
         for block in self.blocks:
-            h = block(h, cond)  # ... and again at every block, through FiLM
+            h = block(h, cond)
         return torch.tanh(self.out(h))
 
 

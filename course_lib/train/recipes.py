@@ -13,7 +13,8 @@ images on several seeds and held-out data. It adds to DCGAN:
 
 Measured and *not* kept (the ladder's alternatives, with their figures in data/ladder/): D without batch norm
 (StyleGAN2's D; at this budget it collapsed or lost recall), spectral norm + hinge, pixel norm in G, nearest-
-neighbour upsampling in G, two time-scales, a shorter EMA, float32 instead of bf16 (no change in quality).
+neighbour upsampling in G, two time-scales, a shorter EMA, float32 instead of bf16 (no change in quality),
+two G updates per D update (``TrainConfig.g_steps``; on one seed: precision 0.51 vs 0.48, recall 0.54 vs 0.60).
 """
 from __future__ import annotations
 

@@ -118,6 +118,27 @@ def test_conditional_models_use_the_condition(mode):
     assert D(x, c1).shape == (4,) and not torch.allclose(D(x, c1), D(x, c2))
 
 
+def test_cond_from_keeps_the_coarse_blocks_free_of_the_condition():
+    torch.manual_seed(0)
+    G = models.ConditionalGenerator(z_dim=16, cond_dim=5, size=32, width=8, cond_from=2).eval()
+    assert [b.conditioned for b in G.blocks] == [False, False, True] and G.blocks[0].conv.in_channels == 16
+    for block in G.blocks[2:]:
+        torch.nn.init.normal_(block.film.gamma.weight)  # a trained FiLM: the condition matters
+    z, c1, c2 = torch.randn(4, 16), torch.zeros(4, 5), torch.ones(4, 5)
+    coarse = []
+    hook = G.blocks[1].register_forward_hook(lambda module, args, out: coarse.append(out))
+    x1, x2 = G(z, c1), G(z, c2)
+    hook.remove()
+    assert torch.equal(coarse[0], coarse[1])  # the 8 px map does not depend on c ...
+    assert not torch.allclose(x1, x2)  # ... the image does
+    assert models.ConditionalGenerator.from_config({"z_dim": 16, "cond_dim": 5, "size": 32, "width": 8,
+                                                    "cond_from": 2}).cond_from == 2
+    assert models.ConditionalGenerator.from_config({"z_dim": 16, "cond_dim": 5, "size": 32, "width": 8}).cond_from == 0
+    for bad in (3, -1, 1.0, True):
+        with pytest.raises(ValueError, match=r"cond_from must be an int in \[0, 2\]"):
+            models.ConditionalGenerator(size=32, cond_from=bad)
+
+
 def test_conditional_models_name_bad_conditions():
     G, D = models.ConditionalGenerator(cond_dim=15, size=32, width=8), models.ConditionalDiscriminator(size=32, width=8)
     with pytest.raises(ValueError, match=r"cond must be a tensor of shape \(2, 15\)"):
