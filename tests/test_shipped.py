@@ -49,12 +49,13 @@ def test_dcgan64_samples_are_realistic_and_varied(enc):
 def test_cgan64_obeys_its_condition_and_keeps_identity(enc):
     G, _ = _generator("cgan64")
     report = metrics.obedience_report(enc, G, n=130, seed=3)
-    # regression guards with room for 130 samples: measured here 3.59 dE2000 and drift 0.29 (the manifest's
-    # 1,000 requests: 4.12, target 5.0); the model shipped before the fast recipe (5.99 here) fails the first line
+    # regression guards for these 130 requests: measured here 4.39 dE2000 and drift 0.255 (the manifest's 1,000
+    # requests: 4.33 and 0.247; targets 5.0 and 0.25); the model shipped before the fast recipe (5.99 here) fails
+    # the first line, the one whose style entered every block (cond_from=0; drift 0.29 here) the last
     assert report["lips_dE2000"] < 5.0, report
     assert report["lips_dE2000"] < 0.5 * report["lips_dE2000_mean_shade"], report
     assert report["lips_dE2000"] < 0.3 * report["lips_dE2000_zeroed"], report
-    assert report["identity_drift_ratio"] < 0.4, report
+    assert report["identity_drift_ratio"] < 0.28, report
 
 
 @pytest.fixture(scope="module")
