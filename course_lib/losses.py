@@ -319,7 +319,7 @@ def region_histogram_loss(output: Tensor, reference: Tensor, output_masks: dict,
     4 pixels are skipped. Python loops run over the batch and regions, never over pixels. ``per_image(out, ref,
     m_out, m_ref)`` (one image (C, H, W), boolean masks (H, W); 05_makeup_transfer's exercise) replaces the
     per-image term, the mean absolute difference to the matched pixels.
-    Not in the notebooks: the library's transfer loops train with it.
+    Taught in 05_makeup_transfer, section 3.
     """
     output, reference = _check_same(output, reference, ("output", "reference"))
     weights = HISTOGRAM_REGIONS if weights is None else weights

@@ -10,8 +10,9 @@ new photo needs the optional ``[photo]`` extra), and the makeup layers are appli
 inside the landmarks' regions (or, with ``masks="generator"``, the try-on generator's own, found on the 64 px crop).
 Nothing is written to disk: ``load_upload`` decodes an uploaded file in memory.
 
-Two generators (``data/checkpoints``): ``tryon64`` (the shade-conditioned try-on generator and a style encoder
-that reads a reference's makeup into a style vector) and ``beautygan64`` (BeautyGAN-style, trained unpaired).
+Three models (``data/checkpoints``): ``tryon64`` (the shade-conditioned try-on generator and a style encoder
+that reads a reference's makeup into a style vector), ``beautygan64`` (BeautyGAN-style, trained unpaired, free
+pixels) and ``layered64`` (unpaired too, makeup as layers: a region parser, the style read by fitting the layer model).
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ REGIONS = ("lips", "eyes", "cheeks")  # what a user switches on and off
 # The products each region switches: lipstick; eyeshadow and eyeliner; blush (their opacities in the style vector).
 REGION_PRODUCTS = {"lips": ("lipstick",), "eyes": ("eyeshadow", "eyeliner"), "cheeks": ("blush",)}
 _REGION_MASKS = {"lips": ("lips",), "eyes": ("eyeshadow", "liner"), "cheeks": ("cheeks",)}
-METHODS = ("tryon", "beautygan")
+METHODS = ("tryon", "beautygan", "layered")
 # Where the makeup goes on a photo: the face-mesh landmarks' region masks (default: the landmarks are needed to
 # align the photo anyway), or the try-on generator's own masks, learned on SynthFaces only (notebook 05 measures
 # how poorly they transfer to real faces). Aligned 64 px faces have no landmarks and always use the generator's.
@@ -46,7 +47,8 @@ _OUTER_EYE_CORNERS = (33, 263)  # face-mesh vertices
 
 @dataclass
 class TryOnModels:
-    """The shipped networks in eval mode: ``G`` (try-on), ``E`` (style encoder), ``R`` (BeautyGAN-style).
+    """The shipped networks in eval mode: ``G`` (try-on), ``E`` (style encoder), ``R`` (BeautyGAN-style), ``L``
+    (unpaired, layered).
 
     Not in the notebooks: behind ``tryon.apply_shade`` and ``tryon.apply_reference``.
     """
@@ -54,13 +56,14 @@ class TryOnModels:
     G: models.TryOnGenerator
     E: models.StyleEncoder
     R: models.ReferenceTransferGenerator
+    L: models.LayeredTransfer
 
 
 _LOAD_LOCK = threading.Lock()  # threads that start cold wait for one load instead of each loading
 
 
 def load_models(directory: str | None = None) -> TryOnModels:
-    """Load ``tryon64`` and ``beautygan64`` (sha256-checked, weights only); cached after the first call.
+    """Load ``tryon64``, ``beautygan64`` and ``layered64`` (sha256-checked, weights only); cached after the first call.
 
     Thread-safe: several threads asking at once share one load.
     Taught in 05_makeup_transfer, section 3.
@@ -78,7 +81,10 @@ def _load_models(directory: str | None) -> TryOnModels:
     state_r, entry_r = checkpoints.load("beautygan64", directory, keys=("G",))
     R = models.ReferenceTransferGenerator(width=entry_r.config["width"])
     R.load_state_dict(state_r["G"])
-    return TryOnModels(G.eval(), E.eval(), R.eval())
+    state_l, entry_l = checkpoints.load("layered64", directory, keys=("model",))
+    L = models.LayeredTransfer(width=entry_l.config["width"])
+    L.load_state_dict(state_l["model"])
+    return TryOnModels(G.eval(), E.eval(), R.eval(), L.eval())
 
 
 # --------------------------------------------------------------------------------------------------
@@ -300,23 +306,34 @@ def _check_masks(masks: str) -> str:
     return masks
 
 
-def _photo_masks(face: _Face, nets: TryOnModels, masks: str, side: int) -> dict[str, torch.Tensor]:
+def _generator_masks(face: _Face, nets: TryOnModels, unpaired: bool = False) -> dict[str, torch.Tensor]:
+    """The makeup regions the try-on generator (or, ``unpaired``, the layered model's parser) finds on the 64 px crop."""
+    if not unpaired:
+        return nets.G.predict_masks(face.crop64)
+    found = nets.L.parser.masks(face.crop64)
+    return {k: found[k] for k in models.MASK_REGIONS}
+
+
+def _photo_masks(face: _Face, nets: TryOnModels, masks: str, side: int, unpaired: bool = False) -> dict[str, torch.Tensor]:
     """The makeup regions of a photo's face crop at ``side`` x ``side`` pixels, from the landmarks or the generator."""
     if masks == "landmarks":
         lm_masks = face.region_masks or landmarks.masks_from_landmarks(face.landmarks, tuple(face.full.shape[-2:]))
         return {k: crop_like(lm_masks[k], face.box, size=side).clamp(0, 1) for k in models.MASK_REGIONS}
-    predicted = nets.G.predict_masks(face.crop64)
+    predicted = _generator_masks(face, nets, unpaired)
     return {k: F.interpolate(m, size=(side, side), mode="bilinear", align_corners=False) for k, m in predicted.items()}
 
 
 @torch.no_grad()
-def _apply_style(face: _Face, style: torch.Tensor, nets: TryOnModels, masks: str) -> torch.Tensor:
-    """The try-on generator on a 64 px face; on photos, the layers applied at full size inside the face crop."""
+def _apply_style(face: _Face, style: torch.Tensor, nets: TryOnModels, masks: str, unpaired: bool = False) -> torch.Tensor:
+    """The try-on generator on a 64 px face (``unpaired``: the layer model inside the layered model's parser masks);
+    on photos, the layers applied at full size inside the face crop."""
     if face.box is None:
+        if unpaired:
+            return makeup.composite(face.full, _generator_masks(face, nets, unpaired=True), style)
         return (nets.G(face.crop64, style) + 1) / 2
     top, left, side = face.box
     crop = _crop(face.full, top, left, side)
-    return _paste(face.full, makeup.composite(crop, _photo_masks(face, nets, masks, side), style), top, left)
+    return _paste(face.full, makeup.composite(crop, _photo_masks(face, nets, masks, side, unpaired), style), top, left)
 
 
 def apply_shade(image, shade="classic red", intensity: float = 1.0, regions: Sequence[str] = REGIONS,
@@ -344,7 +361,8 @@ def apply_reference(image, reference, intensity: float = 1.0, regions: Sequence[
     ``method="tryon"``: the style encoder reads the reference's makeup as a style vector and the try-on
     generator applies it (trained with SynthFaces' ground truth). ``method="beautygan"``: the BeautyGAN-style
     generator (trained unpaired); its change is gated by the try-on generator's region masks, so region
-    switches work for it too. ``reference`` is a 64 px face, a photo (with landmarks) or a portrait name. On
+    switches work for it too. ``method="layered"``: unpaired too, makeup as layers (``models.LayeredTransfer``):
+    the reference's style is read by fitting the layer model to it, then applied like a shade. ``reference`` is a 64 px face, a photo (with landmarks) or a portrait name. On
     photos, ``masks`` says where the makeup goes (``MASK_SOURCES``).
     Taught in 05_makeup_transfer, section 6.
     """
@@ -361,6 +379,9 @@ def apply_reference(image, reference, intensity: float = 1.0, regions: Sequence[
     with torch.no_grad():
         if method == "tryon":
             out = _apply_style(face, switch(nets.E(ref64), intensity, regions), nets, masks)
+        elif method == "layered":
+            style, _ = nets.L.read_style(ref64)
+            out = _apply_style(face, switch(style, intensity, regions), nets, masks, unpaired=True)
         else:
             made, _ = nets.R(face.crop64, ref64)
             where = nets.G.predict_masks(face.crop64) if face.box is None else _photo_masks(face, nets, masks, SIZE)

@@ -168,7 +168,7 @@ _NETS = []
 def _nets():  # untrained networks: the checks run before any network does
     if not _NETS:
         _NETS.append(tryon.TryOnModels(models.TryOnGenerator().eval(), models.StyleEncoder().eval(),
-                                       models.ReferenceTransferGenerator().eval()))
+                                       models.ReferenceTransferGenerator().eval(), models.LayeredTransfer(fit_steps=5).eval()))
     return _NETS[0]
 
 
@@ -182,6 +182,7 @@ def _shade(image, **kw):
 
 
 FACE64 = torch.zeros(1, 3, 64, 64)
+MASKS64 = {k: torch.full((1, 1, 64, 64), 0.5) for k in (*makeup.MAKEUP_MASKS, "skin")}
 G32 = models.DCGANGenerator(size=32, width=4)
 
 CASES.update({
@@ -226,7 +227,21 @@ CASES.update({
     "apply_shade finish": (lambda: tryon.apply_shade(FACE64, "coral", finish="shiny", nets=_nets()), ValueError, "finish"),
     "apply_shade unknown portrait": (lambda: _shade("mona_lisa"), ValueError, "unknown portrait 'mona_lisa'"),
     "apply_reference NaN reference": (lambda: tryon.apply_reference(FACE64, _img(NAN, (1, 3, 64, 64)), nets=_nets()), ValueError, "reference holds 1 NaN"),
-    "apply_reference method": (lambda: tryon.apply_reference(FACE64, FACE64, method="psgan", nets=_nets()), ValueError, "method must be one of tryon, beautygan"),
+    "apply_reference method": (lambda: tryon.apply_reference(FACE64, FACE64, method="psgan", nets=_nets()), ValueError, "method must be one of tryon, beautygan, layered, got 'psgan'"),
+    # ---- the unpaired, layered transfer: reading a style off a face ----
+    "fit_style steps 0": (lambda: makeup.fit_style(FACE64, FACE64, MASKS64, steps=0), ValueError, "steps must be an int >= 1, got 0"),
+    "fit_style steps float": (lambda: makeup.fit_style(FACE64, FACE64, MASKS64, steps=2.5), TypeError, "steps must be an int"),
+    "fit_style lr NaN": (lambda: makeup.fit_style(FACE64, FACE64, MASKS64, lr=NAN), ValueError, "lr must be a finite number"),
+    "fit_style bare shape": (lambda: makeup.fit_style(FACE64, torch.zeros(1, 3, 32, 32), MASKS64), ValueError, r"bare must have the image's shape \(1, 3, 64, 64\)"),
+    "fit_style bare NaN": (lambda: makeup.fit_style(FACE64, _img(NAN, (1, 3, 64, 64)), MASKS64), ValueError, "bare holds 1 NaN"),
+    "fit_style mask missing": (lambda: makeup.fit_style(FACE64, FACE64, {"lips": MASKS64["lips"]}), ValueError, "masks has no 'eyeshadow' region"),
+    "bare_estimate no skin": (lambda: makeup.bare_estimate(FACE64, {**MASKS64, "skin": torch.zeros(1, 1, 64, 64)}), ValueError,
+                              r"masks\['skin'\] must show at least 4 pixels of skin in every image"),
+    "LayeredTransfer batch": (lambda: models.LayeredTransfer(fit_steps=1)(FACE64, torch.zeros(2, 3, 64, 64)), ValueError,
+                              "source and reference must hold the same number of images, got 1 and 2"),
+    "LayeredTransfer size": (lambda: models.LayeredTransfer(fit_steps=1)(torch.zeros(1, 3, 32, 32), FACE64), ValueError,
+                             "source must be 64 x 64 pixels"),
+    "LayeredTransfer fit_steps 0": (lambda: models.LayeredTransfer(fit_steps=0), ValueError, "fit_steps"),
     "apply_reference batch": (lambda: tryon.apply_reference(FACE64, torch.zeros(3, 3, 64, 64), nets=_nets()), ValueError, r"reference must be one face or one per image \(1\), got 3"),
     # ---- landmarks checked against the image ----
     "landmarks off the image": (lambda: _shade(_portrait()[0], face_landmarks=_portrait()[1] + 5000), ValueError, "landmarks for image reach x in .* outside the 512 x 512 image"),

@@ -225,5 +225,5 @@ def test_threads_starting_cold_share_one_load(monkeypatch):
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         nets = list(pool.map(lambda _: tryon.load_models(), range(4)))
     tryon._load_models.cache_clear()
-    assert sorted(calls) == ["beautygan64", "tryon64"]
+    assert sorted(calls) == ["beautygan64", "layered64", "tryon64"]
     assert all(n is nets[0] for n in nets)

@@ -4,7 +4,7 @@ import torch
 
 from course_lib import checkpoints, config, data, encoder, makeup, metrics, models, train, tryon
 
-SHIPPED = ("encoder", "dcgan64", "cgan64", "tryon64", "beautygan64")
+SHIPPED = ("encoder", "dcgan64", "cgan64", "tryon64", "beautygan64", "layered64")
 
 
 def test_every_shipped_checkpoint_is_listed_present_and_verified():
@@ -68,6 +68,7 @@ def transfer_scores():
         outputs = {"shade": nets.G(held["source"], held["style"]), "histogram": hist,
                    "reference": tryon.apply_reference(held["source"], held["reference"], nets=nets),
                    "beautygan": tryon.apply_reference(held["source"], held["reference"], method="beautygan", nets=nets),
+                   "layered": tryon.apply_reference(held["source"], held["reference"], method="layered", nets=nets),
                    "nothing": held["source"]}
     return {name: metrics.transfer_scores(out, held) for name, out in outputs.items()}
 
@@ -97,3 +98,13 @@ def test_reference_transfer_beats_doing_nothing(transfer_scores):
     for name in ("reference", "beautygan"):
         got = _lips(transfer_scores[name])
         assert got["lips"] < REF_GUARD[name] * nothing["lips"] and got["ssim_outside"] > 0.9, (name, got, nothing)
+
+
+def test_layered64_meets_the_unpaired_targets(transfer_scores):
+    """Unpaired (no target, no style label in training): better than doing nothing in every region, lips at most
+    0.7x doing nothing and below histogram matching given the true masks, SSIM outside the makeup >= 0.95."""
+    got, nothing, hist = (_lips(transfer_scores[k]) for k in ("layered", "nothing", "histogram"))
+    for region in metrics.transfer.REGIONS:
+        assert got[region] < nothing[region], (region, got, nothing)
+    assert got["lips"] <= 0.7 * nothing["lips"] and got["lips"] < hist["lips"], (got, nothing, hist)
+    assert got["ssim_outside"] >= 0.95, got

@@ -18,7 +18,8 @@ def nets():
     torch.manual_seed(0)
     G = models.TryOnGenerator().eval()
     torch.nn.init.normal_(G.rgb_head.weight)
-    return tryon.TryOnModels(G, models.StyleEncoder().eval(), models.ReferenceTransferGenerator().eval())
+    return tryon.TryOnModels(G, models.StyleEncoder().eval(), models.ReferenceTransferGenerator().eval(),
+                             models.LayeredTransfer(fit_steps=5).eval())
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +126,9 @@ def test_intensity_zero_and_no_regions_return_the_source(nets, faces):
     x = faces["source"]
     for out in (tryon.apply_shade(x, "plum", intensity=0.0, nets=nets), tryon.apply_shade(x, "plum", regions=(), nets=nets),
                 tryon.apply_reference(x, faces["reference"], intensity=0.0, nets=nets),
-                tryon.apply_reference(x, faces["reference"], regions=(), method="beautygan", nets=nets)):
+                tryon.apply_reference(x, faces["reference"], regions=(), method="beautygan", nets=nets),
+                tryon.apply_reference(x, faces["reference"], intensity=0.0, method="layered", nets=nets),
+                tryon.apply_reference(x, faces["reference"], regions=(), method="layered", nets=nets)):
         assert (out - x).abs().max() < 1e-3
 
 

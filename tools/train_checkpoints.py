@@ -223,28 +223,43 @@ def build_tryon64(fast: bool, directory: Path, command: str) -> None:
     log(f"tryon64: {scores} -> {entry.file} ({entry.bytes / 1e6:.2f} MB)")
 
 
+def _build_reference_transfer(name: str, fast: bool, directory: Path, command: str, train_fn, method: str, state_key: str,
+                              **full) -> None:
+    """Train one unpaired reference-transfer model with ``train_fn(cfg, run_dir, callback) -> (model, history)``,
+    score its made-up sources on the held-out triplets (as ``method``) and save it as ``name`` (weights under
+    ``state_key``, where ``tryon.load_models`` reads them)."""
+    if not is_main():
+        return
+    cfg = _transfer_cfg(fast, steps=1000, **full)
+    t0 = time.time()
+    model, history = train_fn(cfg, run_dir=config.build_dir("runs", name + ("-fast" if fast else "")), callback=_step_log(method))
+    held = held_out(fast)
+    with torch.no_grad():
+        scores = _transfer_metrics({method: model(held["source"], held["reference"])[0]}, held)
+    scores["train_minutes_this_call"] = round((time.time() - t0) / 60, 1)
+    entry = checkpoints.save(name, {state_key: model.state_dict(), "history": history}, config=cfg.as_dict(),
+                             command=command, metrics=scores, directory=directory)
+    log(f"{name}: {scores} -> {entry.file} ({entry.bytes / 1e6:.2f} MB)")
+
+
 def build_beautygan64(fast: bool, directory: Path, command: str) -> None:
     """BeautyGAN-style reference transfer, trained unpaired (cycle + identity + region histogram losses)."""
     from course_lib.train import transfer
 
-    if not is_main():
-        return
-    cfg = _transfer_cfg(fast, steps=1000)
-    t0 = time.time()
-    G, history = transfer.train_reference(cfg, run_dir=config.build_dir("runs", "beautygan64" + ("-fast" if fast else "")),
-                                          callback=_step_log("beautygan"))
-    held = held_out(fast)
-    with torch.no_grad():
-        scores = _transfer_metrics({"beautygan": G(held["source"], held["reference"])[0]}, held)
-    scores["train_minutes_this_call"] = round((time.time() - t0) / 60, 1)
-    entry = checkpoints.save("beautygan64", {"G": G.state_dict(), "history": history}, config=cfg.as_dict(),
-                             command=command, metrics=scores, directory=directory)
-    log(f"beautygan64: {scores} -> {entry.file} ({entry.bytes / 1e6:.2f} MB)")
+    _build_reference_transfer("beautygan64", fast, directory, command, transfer.train_reference, "beautygan", "G")
+
+
+def build_layered64(fast: bool, directory: Path, command: str) -> None:
+    """Unpaired reference transfer with makeup as layers: the region parser (its only trained part), then its
+    ground-truth scores with the style read from each reference by fitting the layer model."""
+    from course_lib.train import transfer
+
+    _build_reference_transfer("layered64", fast, directory, command, transfer.train_layered, "layered", "model", lr_G=1e-3)
 
 
 # In build order: the generators' metrics need the encoder.
 TARGETS = {"encoder": build_encoder, "dcgan64": build_dcgan64, "cgan64": build_cgan64, "tryon64": build_tryon64,
-           "beautygan64": build_beautygan64}
+           "beautygan64": build_beautygan64, "layered64": build_layered64}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -253,3 +253,77 @@ def apply_makeup(image, masks: Mapping, style: MakeupStyle | Sequence[MakeupStyl
     out = x01.clone()
     out[:, :, box[0], box[1]] = torch.where(touched, linear_to_srgb(x), crop)  # untouched pixels stay bit-exact
     return from_batch01(out, kind)
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading makeup off a face: the layer model run backwards (analysis by synthesis)
+# --------------------------------------------------------------------------------------------------
+MAKEUP_MASKS = tuple(PRODUCT_MASK.values())  # ("lips", "eyeshadow", "cheeks", "liner")
+WORN_THRESHOLD = 0.02  # a pixel belongs to the made-up area where some product mask exceeds this
+
+
+def _region_masks(masks: Mapping, keys: Sequence[str], like: torch.Tensor) -> dict[str, torch.Tensor]:
+    b, _, h, w = like.shape
+    return {k: mask_batch(masks, k, b, (h, w)) for k in keys}
+
+
+def bare_estimate(image, masks: Mapping):
+    """The face with its makeup taken off, estimated from the face alone: every pixel of the made-up area (some
+    product mask above ``WORN_THRESHOLD``) becomes the mean colour of the bare skin around it (``masks["skin"]``
+    outside the made-up area, or all of it where that leaves nothing), blended by the makeup masks' maximum m, in
+    linear light:
+
+        bare = x (1 - m) + skin_mean m
+
+    The estimate is flat: it knows the skin tone, not the natural lip tint or the shading (what limits the
+    unpaired transfer that reads a style against it; notebook 05 measures it). Returns the same kind as ``image``.
+    Taught in 05_makeup_transfer, section 3.
+    """
+    x01, kind = to_batch01(image)
+    m = _region_masks(masks, (*MAKEUP_MASKS, "skin"), x01)
+    made_up = torch.cat([m[k] for k in MAKEUP_MASKS], 1).amax(1, keepdim=True)  # (B, 1, H, W)
+    x = srgb_to_linear(x01)
+    skin = m["skin"] * (made_up < WORN_THRESHOLD)  # soft weights: how surely each pixel is bare skin
+    few = skin.sum((1, 2, 3), keepdim=True) < 4
+    skin = torch.where(few, m["skin"], skin)  # masks that leave no bare skin (a poor parse): all the skin they see
+    if (skin.sum((1, 2, 3)) < 4).any():
+        raise ValueError("masks['skin'] must show at least 4 pixels of skin in every image (the skin around the makeup "
+                         "gives the bare face its colour)")
+    return from_batch01(linear_to_srgb(x + made_up * (_masked_mean(x, skin) - x)), kind)
+
+
+def fit_style(image, bare, masks: Mapping, steps: int = 150, lr: float = 0.05) -> torch.Tensor:
+    """Read the makeup a face wears as a style vector ``(B, 15)`` by fitting the layer model to it:
+
+        s* = argmin_s  sum_p w_p | composite(bare, masks, s) - image |_1,p      w = max(1[lips > 0], eyeshadow, cheeks, liner)
+
+    with s = sigmoid(theta), theta from 0 (every entry starts at 0.5), ``steps`` steps of Adam at ``lr``.
+    ``bare``: the same face without makeup (``bare_estimate``); ``masks``: its "lips", "eyeshadow", "cheeks" and
+    "liner" masks. No network and no labels: the same 15 numbers the renderer used, recovered as well as the
+    bare face is known. Deterministic; runs with gradients on even inside ``torch.no_grad()``.
+    Taught in 05_makeup_transfer, section 3.
+    """
+    x01, _ = to_batch01(image, "image")
+    b01, _ = to_batch01(bare, "bare")
+    if b01.shape != x01.shape:
+        raise ValueError(f"bare must have the image's shape {tuple(x01.shape)}, got {tuple(b01.shape)}")
+    steps, lr = validate.integer(steps, "steps", 1), validate.number(lr, "lr", 1e-6, 10.0)
+    m = _region_masks(masks, MAKEUP_MASKS, x01)
+    # Only the made-up area is fitted (the layers hardly touch the rest): fit on the window holding it, about
+    # a third of a 64 px face.
+    box = support_box([(v > WORN_THRESHOLD).to(v.dtype) for v in m.values()])
+    if box is not None:
+        x01, b01, m = x01[:, :, box[0], box[1]], b01[:, :, box[0], box[1]], {k: v[:, :, box[0], box[1]] for k, v in m.items()}
+    # Each pixel counts as much as a product can show there: the soft masks of the eyeshadow zone, the cheeks and
+    # the liner (in their faint tails the bare estimate's errors would outweigh the makeup), and the whole lips.
+    weight = torch.maximum((m["lips"] > WORN_THRESHOLD).to(x01.dtype), torch.cat([m[k] for k in MAKEUP_MASKS[1:]], 1).amax(1, keepdim=True))
+    weight = weight / weight.sum((1, 2, 3), keepdim=True).clamp_min(1.0)  # each image counts as much
+    theta = torch.zeros(x01.shape[0], len(VECTOR_FIELDS), requires_grad=True)
+    opt = torch.optim.Adam([theta], lr=lr)
+    with torch.enable_grad():
+        for _ in range(steps):
+            loss = ((composite(b01, m, torch.sigmoid(theta)) - x01).abs() * weight).sum() / 3
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    return torch.sigmoid(theta).detach()

@@ -14,12 +14,13 @@ from course_lib.models.dcgan import (
 )
 from course_lib.models.mlp import Pack, mlp_discriminator, mlp_generator
 from course_lib.models.transfer import (
-    MASK_REGIONS, PatchDiscriminator, ReferenceTransferGenerator, StyleEncoder, TryOnGenerator,
+    MASK_REGIONS, PARSE_REGIONS, LayeredTransfer, PatchDiscriminator, ReferenceTransferGenerator, RegionParser,
+    StyleEncoder, TryOnGenerator,
 )
 
 __all__ = [
     "CondGeneratorBlock", "ConditionalDiscriminator", "ConditionalGenerator", "count_params", "D_NORMS", "dcgan_init",
-    "DCGAN_SIZES", "DCGANDiscriminator", "DCGANGenerator", "FiLM", "generator_block", "MASK_REGIONS",
-    "minibatch_std", "MinibatchStd", "mlp_discriminator", "mlp_generator", "Pack", "PatchDiscriminator", "ReferenceTransferGenerator", "StyleEncoder",
+    "DCGAN_SIZES", "DCGANDiscriminator", "DCGANGenerator", "FiLM", "generator_block", "LayeredTransfer", "MASK_REGIONS",
+    "minibatch_std", "MinibatchStd", "mlp_discriminator", "mlp_generator", "Pack", "PARSE_REGIONS", "PatchDiscriminator", "ReferenceTransferGenerator", "RegionParser", "StyleEncoder",
     "TryOnGenerator"
 ]

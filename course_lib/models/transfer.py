@@ -9,6 +9,8 @@
 - ``ReferenceTransferGenerator``: BeautyGAN (Li et al. 2018), scaled down: two stems (source, reference),
   shared residual blocks, two heads (made-up source, de-made-up reference). Trained *unpaired*, with
   cycle, identity and region histogram losses.
+- ``LayeredTransfer``: the same task, unpaired, with makeup as layers: a region parser finds where the products
+  are, the reference's style is read by fitting the layer model to it, and the layer model puts it on the source.
 - ``PatchDiscriminator``: PatchGAN (Isola et al. 2017) with spectral norm: one logit per image patch.
 """
 from __future__ import annotations
@@ -50,7 +52,28 @@ def _merge(c_in: int, c_out: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(c_in, c_out, 1, bias=False), _conv(c_out, c_out))
 
 
-class TryOnGenerator(nn.Module):
+class _UNet(nn.Module):
+    """The small U-Net of the try-on generator and the region parser: (B, c_in, 64, 64) -> features (B, w, 64, 64).
+
+    16 @ 64 -> 32 @ 32 -> 64 @ 16 -> 64 @ 8 (width 16), then up with skip connections back to w @ 64.
+    """
+
+    def _build_unet(self, c_in: int, w: int) -> None:
+        self.e1, self.e2, self.e3, self.e4 = _conv(c_in, w), _conv(w, 2 * w, 2), _conv(2 * w, 4 * w, 2), _conv(4 * w, 4 * w, 2)
+        self.d3, self.d2, self.d1 = _merge(8 * w, 4 * w), _merge(6 * w, 2 * w), _merge(3 * w, w)
+        self.up = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
+
+    def _decode(self, source: torch.Tensor) -> torch.Tensor:
+        h1 = self.e1(source)  # (B, w, 64, 64)
+        h2 = self.e2(h1)  # (B, 2w, 32, 32)
+        h3 = self.e3(h2)  # (B, 4w, 16, 16)
+        h4 = self.e4(h3)  # (B, 4w, 8, 8)
+        u3 = self.d3(torch.cat([self.up(h4), h3], 1))  # (B, 4w, 16, 16)
+        u2 = self.d2(torch.cat([self.up(u3), h2], 1))  # (B, 2w, 32, 32)
+        return self.d1(torch.cat([self.up(u2), h1], 1))  # (B, w, 64, 64)
+
+
+class TryOnGenerator(_UNet):
     """(source, style) -> source wearing the style, via predicted masks and the makeup layer model.
 
     64 px, width 16: source (B, 3, 64, 64) -> 16 @ 64 -> 32 @ 32 -> 64 @ 16 -> 64 @ 8, then up with skip
@@ -65,22 +88,11 @@ class TryOnGenerator(nn.Module):
         check_positive(width=width, cond_dim=cond_dim, size=size)
         w = width
         self.width, self.cond_dim, self.size, self.residual = width, cond_dim, size, residual
-        self.e1, self.e2, self.e3, self.e4 = _conv(3, w), _conv(w, 2 * w, 2), _conv(2 * w, 4 * w, 2), _conv(4 * w, 4 * w, 2)
-        self.d3, self.d2, self.d1 = _merge(8 * w, 4 * w), _merge(6 * w, 2 * w), _merge(3 * w, w)
-        self.up = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
+        self._build_unet(3, w)
         self.mask_head = nn.Conv2d(w, len(MASK_REGIONS), 3, 1, 1)
         self.film = FiLM(w, cond_dim)
         self.rgb_head = nn.Conv2d(w, 3, 1)
         nn.init.zeros_(self.rgb_head.weight), nn.init.zeros_(self.rgb_head.bias)  # starts as the pure layer model
-
-    def _decode(self, source: torch.Tensor) -> torch.Tensor:
-        h1 = self.e1(source)  # (B, w, 64, 64)
-        h2 = self.e2(h1)  # (B, 2w, 32, 32)
-        h3 = self.e3(h2)  # (B, 4w, 16, 16)
-        h4 = self.e4(h3)  # (B, 4w, 8, 8)
-        u3 = self.d3(torch.cat([self.up(h4), h3], 1))  # (B, 4w, 16, 16)
-        u2 = self.d2(torch.cat([self.up(u3), h2], 1))  # (B, 2w, 32, 32)
-        return self.d1(torch.cat([self.up(u2), h1], 1))  # (B, w, 64, 64)
 
     def mask_logits(self, source: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return (mask logits (B, 4, H, W), decoder features (B, w, H, W))."""
@@ -128,6 +140,76 @@ class StyleEncoder(nn.Module):
 
     def forward(self, reference: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.head(self.net(_check_images(reference, "reference", self.size))))
+
+
+PARSE_REGIONS = (*MASK_REGIONS, "skin")  # what the region parser finds: the makeup regions and the skin around them
+
+
+class RegionParser(_UNet):
+    """Face (B, 3, 64, 64) -> soft masks of ``PARSE_REGIONS``: where each product goes, and the skin.
+
+    The face parser BeautyGAN borrows for its losses, here trained on SynthFaces' masks of bare and made-up
+    faces alike (never on a transfer's target). The same U-Net as the try-on generator, with its own weights.
+    Not in the notebooks: a building block of ``LayeredTransfer``.
+    """
+
+    def __init__(self, width: int = 16, size: int = 64):
+        super().__init__()
+        check_positive(width=width, size=size)
+        self.width, self.size = width, size
+        self._build_unet(3, width)
+        self.head = nn.Conv2d(width, len(PARSE_REGIONS), 3, 1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Mask logits (B, 5, H, W) in ``PARSE_REGIONS`` order."""
+        return self.head(self._decode(_check_images(x, "image", self.size)))
+
+    def masks(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``{region: (B, 1, H, W)}`` probabilities for each of ``PARSE_REGIONS``."""
+        return dict(zip(PARSE_REGIONS, torch.sigmoid(self(x)).split(1, dim=1)))
+
+
+class LayeredTransfer(nn.Module):
+    """Unpaired reference transfer with makeup as layers: ``G(x, y) = (x_B, y_A)``, BeautyGAN's two outputs.
+
+        masks:      P(x), P(y)                           the region parser (the only trained part)
+        y_A       = makeup.bare_estimate(y, P(y))        the reference with its makeup taken off (flat skin)
+        s         = makeup.fit_style(y, y_A, P(y))       the 15 numbers that re-make y from y_A (analysis by synthesis)
+        x_B       = makeup.composite(x, P(x), s)         the source wearing them
+
+    BeautyGAN's cycle loss asks that putting the makeup back on y_A gives y; here the makeup is the layer model's
+    15 numbers, so that reconstruction can be solved for s directly, and the output can change nothing but the
+    products. No target and no style label is ever used. ``fit_steps`` trades time for accuracy of the read-out.
+    Taught in 05_makeup_transfer, section 3.
+    """
+
+    def __init__(self, width: int = 16, size: int = 64, fit_steps: int = 150):
+        super().__init__()
+        check_positive(width=width, size=size, fit_steps=fit_steps)
+        self.size, self.width, self.fit_steps = size, width, fit_steps
+        self.parser = RegionParser(width, size)
+
+    def read_style(self, reference: torch.Tensor, masks: dict[str, torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return (style vectors (B, 15), the bare estimate y_A (B, 3, H, W) in [-1, 1]) of ``reference``.
+
+        ``masks``: the reference's regions (``PARSE_REGIONS``); the parser's when None."""
+        from course_lib import makeup
+
+        reference = _check_images(reference, "reference", self.size)
+        with torch.no_grad():
+            masks = self.parser.masks(reference) if masks is None else masks
+            bare = makeup.bare_estimate(reference, masks)
+        return makeup.fit_style(reference, bare, masks, steps=self.fit_steps), bare
+
+    def forward(self, source: torch.Tensor, reference: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        from course_lib import makeup
+
+        _check_images(source, "source", self.size)
+        if source.shape[0] != _check_images(reference, "reference", self.size).shape[0]:
+            raise ValueError(f"source and reference must hold the same number of images, got {source.shape[0]} and {reference.shape[0]}")
+        style, bare = self.read_style(reference)
+        made_up = makeup.composite((source + 1) / 2, self.parser.masks(source), style) * 2 - 1
+        return made_up, bare
 
 
 class _ResBlock(nn.Module):

@@ -8,6 +8,9 @@
 - ``train_reference``: BeautyGAN-style, *unpaired* (the ground truth is never shown):
   L_G = LSGAN(D_B(x_B)) + LSGAN(D_A(y_A)) + lambda_cyc (|G(y_A, x_B)_2 - x| + |G(y_A, x_B)_1 - y|)
         + lambda_id |G(x, x)_1 - x| + lambda_hist L_hist(x_B, y),  where (x_B, y_A) = G(x, y).
+- ``train_layered``: the unpaired, layered model's region parser on the masks of both faces (a face parser, as
+  BeautyGAN uses for its losses): L = (BCE + Dice)(P(x), M_x) + (BCE + Dice)(P(y), M_y); its style read-out
+  needs no training (``makeup.fit_style``).
 Each loop checkpoints every ``checkpoint_every`` steps into ``run_dir`` and resumes from there (raising ``steps``
 extends a finished run); the batch of step k is always the same (``data.transfer_triplets(start=k * batch)``), so
 a resumed run continues exactly.
@@ -24,7 +27,9 @@ from torch import nn
 
 from course_lib import data, losses, makeup
 from course_lib.train.run import Run, own_random_stream
-from course_lib.models.transfer import MASK_REGIONS, PatchDiscriminator, ReferenceTransferGenerator, StyleEncoder, TryOnGenerator
+from course_lib.models.transfer import (
+    MASK_REGIONS, PARSE_REGIONS, LayeredTransfer, PatchDiscriminator, ReferenceTransferGenerator, StyleEncoder, TryOnGenerator,
+)
 
 
 @dataclass
@@ -59,6 +64,11 @@ class TransferConfig:
 
 def _tile(style: torch.Tensor, size: int) -> torch.Tensor:
     return style[:, :, None, None].expand(-1, -1, size, size)
+
+
+def _mask_loss(pred: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
+    """BCE + Dice between predicted mask probabilities and true masks, both (B, R, H, W) in [0, 1]."""
+    return F.binary_cross_entropy(pred.clamp(1e-6, 1 - 1e-6), true) + losses.dice_loss(pred, true)
 
 
 def _adam(module: nn.Module, lr: float, cfg: TransferConfig) -> torch.optim.Adam:
@@ -109,8 +119,7 @@ def train_tryon(cfg: TransferConfig, run_dir=None, callback=None) -> tuple[TryOn
         # made-up pixels 10x, and the masks get a Dice term, which scores each region by its overlap.
         weight = 1 + 10 * true_masks.amax(1, keepdim=True)
         l1 = ((out - t).abs() * weight).mean() / weight.mean()
-        pred = torch.cat(list(masks.values()), 1)
-        mask_loss = F.binary_cross_entropy(pred.clamp(1e-6, 1 - 1e-6), true_masks) + losses.dice_loss(pred, true_masks)
+        mask_loss = _mask_loss(torch.cat(list(masks.values()), 1), true_masks)
         g_loss = adv + cfg.l1_weight * l1 + cfg.mask_weight * mask_loss
         opt_G.zero_grad(set_to_none=True), g_loss.backward(), opt_G.step()
         return {"d_loss": d_loss.item(), "adv": adv.item(), "l1": l1.item(), "mask_bce": mask_loss.item()}
@@ -176,3 +185,25 @@ def train_reference(cfg: TransferConfig, run_dir=None, callback=None, cycle_fn: 
     history = _loop("reference GAN", cfg, {"G": G, "D_A": D_A, "D_B": D_B}, {"opt_G": opt_G, "opt_D": opt_D},
                     step_fn, run_dir, callback)
     return G, history
+
+
+@own_random_stream
+def train_layered(cfg: TransferConfig, run_dir=None, callback=None) -> tuple[LayeredTransfer, dict]:
+    """Train the unpaired, layered transfer model (its region parser); return (model in eval mode, history).
+
+    Only the sources, the references and the parser masks of both are used: never a target, never a style.
+    Taught in 05_makeup_transfer, section 3.
+    """
+    torch.manual_seed(cfg.seed)
+    model = LayeredTransfer(width=cfg.width, size=cfg.size)
+    opt = _adam(model.parser, cfg.lr_G, cfg)
+
+    def step_fn(step: int, b: dict) -> dict[str, float]:
+        faces = torch.cat([b["source"], b["reference"]])  # bare and made-up faces alike
+        true = torch.cat([torch.cat([b[key][k] for k in PARSE_REGIONS], 1) for key in ("masks", "reference_masks")])
+        loss = _mask_loss(torch.sigmoid(model.parser(faces)), true)
+        opt.zero_grad(set_to_none=True), loss.backward(), opt.step()
+        return {"mask_loss": loss.item()}
+
+    history = _loop("layered transfer", cfg, {"model": model}, {"opt": opt}, step_fn, run_dir, callback)
+    return model, history

@@ -146,7 +146,8 @@ def untrained_nets():
     from course_lib import models, tryon
 
     torch.manual_seed(0)
-    return tryon.TryOnModels(models.TryOnGenerator().eval(), models.StyleEncoder().eval(), models.ReferenceTransferGenerator().eval())
+    return tryon.TryOnModels(models.TryOnGenerator().eval(), models.StyleEncoder().eval(), models.ReferenceTransferGenerator().eval(),
+                             models.LayeredTransfer(fit_steps=5).eval())
 
 
 def test_studio_render_logic_headless(untrained_nets):
