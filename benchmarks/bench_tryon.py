@@ -5,6 +5,8 @@ Targets (issue 7): <= 10 ms at 64 px and <= 33 ms at 128 px (30 fps) per image o
 timed in the same run, alternating with the candidates, is the classic per-region histogram transfer given
 the true masks (makeup.histogram_transfer), the method a try-on GAN has to beat. Medians over --repeats rounds
 of --calls calls each. The 128 px figure times the same architecture at 128 px (the shipped weights are 64 px).
+The unpaired layered model's time is almost all its style read-out (``makeup.fit_style``: 150 Adam steps on the
+reference), paid once per reference; applying a read style is the layer model alone.
 Usage: .venv/bin/python benchmarks/bench_tryon.py [--repeats 7] [--calls 30] [--threads 2]
 """
 from __future__ import annotations
@@ -44,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         "try-on G, 64 px, shade": lambda: nets.G(x64, s),
         "try-on G + style encoder, 64 px, reference": lambda: nets.G(x64, nets.E(ref64)),
         "BeautyGAN-style G, 64 px": lambda: nets.R(x64, ref64),
+        "layered (unpaired), 64 px, reference": lambda: nets.L(x64, ref64),
         "try-on G, 128 px (architecture)": lambda: G128(x128, s),
         "apply_shade, 512 px portrait, end to end": lambda: tryon.apply_shade("astronaut", "plum", nets=nets),
     }

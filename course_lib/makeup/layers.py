@@ -300,7 +300,8 @@ def fit_style(image, bare, masks: Mapping, steps: int = 150, lr: float = 0.05) -
     with s = sigmoid(theta), theta from 0 (every entry starts at 0.5), ``steps`` steps of Adam at ``lr``.
     ``bare``: the same face without makeup (``bare_estimate``); ``masks``: its "lips", "eyeshadow", "cheeks" and
     "liner" masks. No network and no labels: the same 15 numbers the renderer used, recovered as well as the
-    bare face is known. Deterministic; runs with gradients on even inside ``torch.no_grad()``.
+    bare face is known. Deterministic; runs with gradients on even inside ``torch.no_grad()`` or
+    ``torch.inference_mode()``.
     Taught in 05_makeup_transfer, section 3.
     """
     x01, _ = to_batch01(image, "image")
@@ -318,9 +319,12 @@ def fit_style(image, bare, masks: Mapping, steps: int = 150, lr: float = 0.05) -
     # the liner (in their faint tails the bare estimate's errors would outweigh the makeup), and the whole lips.
     weight = torch.maximum((m["lips"] > WORN_THRESHOLD).to(x01.dtype), torch.cat([m[k] for k in MAKEUP_MASKS[1:]], 1).amax(1, keepdim=True))
     weight = weight / weight.sum((1, 2, 3), keepdim=True).clamp_min(1.0)  # each image counts as much
-    theta = torch.zeros(x01.shape[0], len(VECTOR_FIELDS), requires_grad=True)
-    opt = torch.optim.Adam([theta], lr=lr)
-    with torch.enable_grad():
+    # Gradients on, even under torch.no_grad() or torch.inference_mode(): the inputs are cloned as normal tensors.
+    with torch.inference_mode(False), torch.enable_grad():
+        x01, b01, weight = x01.clone(), b01.clone(), weight.clone()
+        m = {k: v.clone() for k, v in m.items()}
+        theta = torch.zeros(x01.shape[0], len(VECTOR_FIELDS), requires_grad=True)
+        opt = torch.optim.Adam([theta], lr=lr)
         for _ in range(steps):
             loss = ((composite(b01, m, torch.sigmoid(theta)) - x01).abs() * weight).sum() / 3
             opt.zero_grad(set_to_none=True)

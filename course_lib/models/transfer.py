@@ -179,7 +179,8 @@ class LayeredTransfer(nn.Module):
 
     BeautyGAN's cycle loss asks that putting the makeup back on y_A gives y; here the makeup is the layer model's
     15 numbers, so that reconstruction can be solved for s directly, and the output can change nothing but the
-    products. No target and no style label is ever used. ``fit_steps`` trades time for accuracy of the read-out.
+    products. No target and no style label is ever used. ``fit_steps`` trades time for accuracy of the read-out,
+    which is most of the cost (about 0.36 s for one reference at 150 steps on 2 CPU cores: benchmarks/bench_tryon.py).
     Taught in 05_makeup_transfer, section 3.
     """
 

@@ -44,13 +44,15 @@ def test_fit_style_recovers_the_renderers_style_given_the_bare_face(worn):
     assert (remade - made).abs().mean() < 0.01
 
 
-def test_fit_style_is_deterministic_and_works_under_no_grad(worn):
+def test_fit_style_is_deterministic_and_works_under_no_grad_and_inference_mode(worn):
     made, bare, masks, _ = worn
     three = {k: v[:3] for k, v in masks.items()}
     a = makeup.fit_style(made[:3], bare[:3], three, steps=20)
     with torch.no_grad():
         b = makeup.fit_style(made[:3], bare[:3], three, steps=20)
-    assert torch.equal(a, b) and a.shape == (3, 15) and not a.requires_grad
+    with torch.inference_mode():  # even tensors made in inference mode
+        c = makeup.fit_style(made[:3].clone(), bare[:3].clone(), {k: v.clone() for k, v in three.items()}, steps=20)
+    assert torch.equal(a, b) and torch.equal(a, c) and a.shape == (3, 15) and not a.requires_grad
     assert ((a >= 0) & (a <= 1)).all()
 
 
