@@ -295,7 +295,7 @@ def bare_estimate(image, masks: Mapping):
 def fit_style(image, bare, masks: Mapping, steps: int = 150, lr: float = 0.05) -> torch.Tensor:
     """Read the makeup a face wears as a style vector ``(B, 15)`` by fitting the layer model to it:
 
-        s* = argmin_s  sum_p w_p | composite(bare, masks, s) - image |_1,p      w = max(1[lips > 0], eyeshadow, cheeks, liner)
+        s* = argmin_s  sum_p w_p | composite(bare, masks, s) - image |_1,p      w = max(1[lips > 0.02], eyeshadow, cheeks, liner)
 
     with s = sigmoid(theta), theta from 0 (every entry starts at 0.5), ``steps`` steps of Adam at ``lr``.
     ``bare``: the same face without makeup (``bare_estimate``); ``masks``: its "lips", "eyeshadow", "cheeks" and
