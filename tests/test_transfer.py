@@ -246,3 +246,4 @@ def test_layered_training_learns_the_regions_and_resumes_exactly(tmp_path):
         assert torch.equal(a, b)
     fresh = models.LayeredTransfer()
     assert not all(torch.equal(a, b) for a, b in zip(fresh.state_dict().values(), full.state_dict().values()))
+    assert not torch.equal(full.lip_tint, torch.ones(3))  # measured on the bare sources after the parser

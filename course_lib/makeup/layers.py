@@ -267,16 +267,35 @@ def _region_masks(masks: Mapping, keys: Sequence[str], like: torch.Tensor) -> di
     return {k: mask_batch(masks, k, b, (h, w)) for k in keys}
 
 
-def bare_estimate(image, masks: Mapping):
+def lip_tint(bare_faces, masks: Mapping) -> torch.Tensor:
+    """The natural lips' colour as a multiple of the skin's, per linear RGB channel ``(3,)``, averaged over bare
+    faces (``masks``: their "lips", "skin" and product masks): what ``bare_estimate`` paints on the lips instead of
+    plain skin. Measured on bare faces only, so a model that uses it stays unpaired.
+    Not in the notebooks: measured by ``train.transfer.train_layered``."""
+    x01, _ = to_batch01(bare_faces, "bare_faces")
+    m = _region_masks(masks, (*MAKEUP_MASKS, "skin"), x01)
+    x = srgb_to_linear(x01)
+    made_up = torch.cat([m[k] for k in MAKEUP_MASKS], 1).amax(1, keepdim=True)
+    lips = (m["lips"] > 0.5).to(x.dtype)
+    skin = m["skin"] * (made_up < WORN_THRESHOLD)
+    keep = (lips.sum((1, 2, 3)) >= 4) & (skin.sum((1, 2, 3)) >= 4)
+    if not keep.any():
+        raise ValueError("lip_tint needs faces whose masks show at least 4 pixels of lips and of bare skin")
+    ratio = _masked_mean(x, lips) / _masked_mean(x, skin).clamp_min(1e-4)  # (B, 3, 1, 1)
+    return ratio[keep].mean(0).flatten()
+
+
+def bare_estimate(image, masks: Mapping, tint: torch.Tensor | None = None):
     """The face with its makeup taken off, estimated from the face alone: every pixel of the made-up area (some
     product mask above ``WORN_THRESHOLD``) becomes the mean colour of the bare skin around it (``masks["skin"]``
     outside the made-up area, or all of it where that leaves nothing), blended by the makeup masks' maximum m, in
     linear light:
 
-        bare = x (1 - m) + skin_mean m
+        bare = x (1 - m) + skin_mean (1 + m_lips (tint - 1)) m
 
-    The estimate is flat: it knows the skin tone, not the natural lip tint or the shading (what limits the
-    unpaired transfer that reads a style against it; notebook 05 measures it). Returns the same kind as ``image``.
+    ``tint`` ``(3,)`` (``lip_tint``): the natural lips as a multiple of the skin; None paints them skin-coloured.
+    The estimate is flat: it knows the skin tone, not the shading (what limits the unpaired transfer that reads a
+    style against it; notebook 05 measures it). Returns the same kind as ``image``.
     Taught in 05_makeup_transfer, section 3.
     """
     x01, kind = to_batch01(image)
@@ -289,7 +308,13 @@ def bare_estimate(image, masks: Mapping):
     if (skin.sum((1, 2, 3)) < 4).any():
         raise ValueError("masks['skin'] must show at least 4 pixels of skin in every image (the skin around the makeup "
                          "gives the bare face its colour)")
-    return from_batch01(linear_to_srgb(x + made_up * (_masked_mean(x, skin) - x)), kind)
+    fill = _masked_mean(x, skin)  # (B, 3, 1, 1)
+    if tint is not None:
+        tint = torch.as_tensor(tint, dtype=x.dtype).flatten()
+        if tint.shape != (3,) or not torch.isfinite(tint).all() or (tint <= 0).any():
+            raise ValueError(f"tint must be 3 positive numbers (linear RGB, makeup.lip_tint), got {tuple(tint.shape)} values")
+        fill = fill * (1 + m["lips"] * (tint.view(1, 3, 1, 1) - 1))  # (B, 3, H, W): lips take the natural tint
+    return from_batch01(linear_to_srgb(x + made_up * (fill - x)), kind)
 
 
 def fit_style(image, bare, masks: Mapping, steps: int = 150, lr: float = 0.05) -> torch.Tensor:

@@ -173,7 +173,8 @@ class LayeredTransfer(nn.Module):
     """Unpaired reference transfer with makeup as layers: ``G(x, y) = (x_B, y_A)``, BeautyGAN's two outputs.
 
         masks:      P(x), P(y)                           the region parser (the only trained part)
-        y_A       = makeup.bare_estimate(y, P(y))        the reference with its makeup taken off (flat skin)
+        y_A       = makeup.bare_estimate(y, P(y), t)     the reference with its makeup taken off (flat skin; lips
+                                                         the skin times t, the natural lip tint of bare faces)
         s         = makeup.fit_style(y, y_A, P(y))       the 15 numbers that re-make y from y_A (analysis by synthesis)
         x_B       = makeup.composite(x, P(x), s)         the source wearing them
 
@@ -189,6 +190,7 @@ class LayeredTransfer(nn.Module):
         check_positive(width=width, size=size, fit_steps=fit_steps)
         self.size, self.width, self.fit_steps = size, width, fit_steps
         self.parser = RegionParser(width, size)
+        self.register_buffer("lip_tint", torch.ones(3))  # makeup.lip_tint of the training's bare faces
 
     def read_style(self, reference: torch.Tensor, masks: dict[str, torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Return (style vectors (B, 15), the bare estimate y_A (B, 3, H, W) in [-1, 1]) of ``reference``.
@@ -199,7 +201,7 @@ class LayeredTransfer(nn.Module):
         reference = _check_images(reference, "reference", self.size)
         with torch.no_grad():
             masks = self.parser.masks(reference) if masks is None else masks
-            bare = makeup.bare_estimate(reference, masks)
+            bare = makeup.bare_estimate(reference, masks, self.lip_tint)
         return makeup.fit_style(reference, bare, masks, steps=self.fit_steps), bare
 
     def forward(self, source: torch.Tensor, reference: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -191,7 +191,8 @@ def train_reference(cfg: TransferConfig, run_dir=None, callback=None, cycle_fn: 
 def train_layered(cfg: TransferConfig, run_dir=None, callback=None) -> tuple[LayeredTransfer, dict]:
     """Train the unpaired, layered transfer model (its region parser); return (model in eval mode, history).
 
-    Only the sources, the references and the parser masks of both are used: never a target, never a style.
+    Only the sources, the references and the parser masks of both are used: never a target, never a style. After
+    the parser, the natural lip tint is measured on bare sources (``makeup.lip_tint``) and kept in the model.
     Taught in 05_makeup_transfer, section 3.
     """
     torch.manual_seed(cfg.seed)
@@ -206,4 +207,8 @@ def train_layered(cfg: TransferConfig, run_dir=None, callback=None) -> tuple[Lay
         return {"mask_loss": loss.item()}
 
     history = _loop("layered transfer", cfg, {"model": model}, {"opt": opt}, step_fn, run_dir, callback)
+    # The natural lip tint, measured on the bare sources the parser trained on (16 batches at most)
+    n = min(cfg.steps, 16) * cfg.batch_size
+    bare = data.transfer_triplets(n, size=cfg.size, seed=cfg.seed)
+    model.lip_tint.copy_(makeup.lip_tint(bare["source"], bare["masks"]))
     return model, history

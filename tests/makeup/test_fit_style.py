@@ -94,3 +94,18 @@ def test_histogram_loss_optimum_copies_the_references_skin_but_the_layer_cycle_d
     assert rows["hist"]["cheeks"] > rows["nothing"]["cheeks"], rows
     for region in metrics.transfer.REGIONS:
         assert rows["cycle"][region] < rows["nothing"][region], (region, rows)
+
+
+def test_lip_tint_is_measured_on_bare_faces_and_paints_the_bare_lips(worn):
+    made, bare, masks, _ = worn
+    tint = makeup.lip_tint(bare, masks)
+    assert tint.shape == (3,) and (tint > 0.3).all() and (tint < 1.2).all() and tint[0] > tint[1]  # redder than skin
+    est, flat = makeup.bare_estimate(made, masks, tint), makeup.bare_estimate(made, masks)
+    lips = (masks["lips"] > 0.99).expand_as(made)
+    truth = bare[lips]  # the true bare lips: the tinted estimate is closer to them than skin-coloured lips
+    assert (est[lips] - truth).abs().mean() < 0.8 * (flat[lips] - truth).abs().mean()
+    assert torch.equal(makeup.bare_estimate(made, masks, torch.ones(3)), flat)
+    with pytest.raises(ValueError, match="tint must be 3 positive numbers"):
+        makeup.bare_estimate(made, masks, torch.tensor([1.0, -1.0, 1.0]))
+    with pytest.raises(ValueError, match="at least 4 pixels of lips"):
+        makeup.lip_tint(bare, {**masks, "lips": torch.zeros_like(masks["lips"])})
