@@ -267,6 +267,12 @@ def _region_masks(masks: Mapping, keys: Sequence[str], like: torch.Tensor) -> di
     return {k: mask_batch(masks, k, b, (h, w)) for k in keys}
 
 
+def _made_up_and_bare_skin(m: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The made-up area (the product masks' maximum) and soft bare-skin weights (skin outside that area), (B, 1, H, W)."""
+    made_up = torch.cat([m[k] for k in MAKEUP_MASKS], 1).amax(1, keepdim=True)
+    return made_up, m["skin"] * (made_up < WORN_THRESHOLD)
+
+
 def lip_tint(bare_faces, masks: Mapping) -> torch.Tensor:
     """The natural lips' colour as a multiple of the skin's, per linear RGB channel ``(3,)``, averaged over bare
     faces (``masks``: their "lips", "skin" and product masks): what ``bare_estimate`` paints on the lips instead of
@@ -275,9 +281,8 @@ def lip_tint(bare_faces, masks: Mapping) -> torch.Tensor:
     x01, _ = to_batch01(bare_faces, "bare_faces")
     m = _region_masks(masks, (*MAKEUP_MASKS, "skin"), x01)
     x = srgb_to_linear(x01)
-    made_up = torch.cat([m[k] for k in MAKEUP_MASKS], 1).amax(1, keepdim=True)
+    _, skin = _made_up_and_bare_skin(m)
     lips = (m["lips"] > 0.5).to(x.dtype)
-    skin = m["skin"] * (made_up < WORN_THRESHOLD)
     keep = (lips.sum((1, 2, 3)) >= 4) & (skin.sum((1, 2, 3)) >= 4)
     if not keep.any():
         raise ValueError("lip_tint needs faces whose masks show at least 4 pixels of lips and of bare skin")
@@ -300,9 +305,8 @@ def bare_estimate(image, masks: Mapping, tint: torch.Tensor | None = None):
     """
     x01, kind = to_batch01(image)
     m = _region_masks(masks, (*MAKEUP_MASKS, "skin"), x01)
-    made_up = torch.cat([m[k] for k in MAKEUP_MASKS], 1).amax(1, keepdim=True)  # (B, 1, H, W)
+    made_up, skin = _made_up_and_bare_skin(m)  # skin: soft weights, how surely each pixel is bare skin
     x = srgb_to_linear(x01)
-    skin = m["skin"] * (made_up < WORN_THRESHOLD)  # soft weights: how surely each pixel is bare skin
     few = skin.sum((1, 2, 3), keepdim=True) < 4
     skin = torch.where(few, m["skin"], skin)  # masks that leave no bare skin (a poor parse): all the skin they see
     if (skin.sum((1, 2, 3)) < 4).any():
