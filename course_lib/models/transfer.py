@@ -125,7 +125,7 @@ class TryOnGenerator(_UNet):
 class StyleEncoder(nn.Module):
     """Reference face (B, 3, 64, 64) -> its makeup as a style vector (B, 15) in [0, 1] (``makeup.VECTOR_FIELDS``).
 
-    Taught in 05_makeup_transfer, section 5.
+    Taught in 05_makeup_transfer, section 4.
     """
 
     def __init__(self, width: int = 16, cond_dim: int = 15, size: int = 64):

@@ -63,12 +63,19 @@ def check_finite_weights(step: int, last_good: str, **nets: nn.Module | None) ->
                                        f"was saved past the last good checkpoint, {last_good}. Try a lower learning rate.")
 
 
-def cosine_decay(optimizer: torch.optim.Optimizer, steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+def cosine_decay(optimizer: torch.optim.Optimizer, steps: int, warmup: int = 0) -> torch.optim.lr_scheduler.LambdaLR:
     """The learning rate times ``(1 + cos(pi * t / steps)) / 2``: from the full rate at step 0 to 0 at ``steps``.
 
+    With ``warmup`` > 0 the rate first rises linearly from 0 over ``warmup`` steps, and the cosine runs over the
+    steps after it (a large rate on a fresh network's first, largest gradients can throw it off; Goyal et al. 2017).
     Not in the notebooks: the training loops' machinery.
     """
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: 0.5 * (1 + math.cos(math.pi * min(t, steps) / steps)))
+    def factor(t: int) -> float:
+        if t < warmup:
+            return (t + 1) / warmup
+        return 0.5 * (1 + math.cos(math.pi * min(t - warmup, steps - warmup) / max(steps - warmup, 1)))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
 def own_random_stream(train_fn: Callable[..., Any]) -> Callable[..., Any]:

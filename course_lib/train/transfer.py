@@ -3,8 +3,9 @@
 - ``train_tryon``: the shade-conditioned try-on generator, pix2pix-style on (source, style) -> target pairs:
   L = lambda_L1 |G(x, s) - t|_1,w + lambda_mask (BCE + Dice)(masks(x), true masks) + LSGAN(D(x, G(x, s), s)),
   the L1 weighted 10x on made-up pixels (w) and the true masks used at training time only.
-- ``train_style_encoder``: reference -> style vector, with the try-on generator frozen:
-  L = style_regression_loss(E(y), s, w(s)) + lambda_L1 |G(x, E(y)) - t|_1, w(s) = makeup.style_weights(s).
+- ``train_style_encoder``: reference -> style vector, judged by the makeup it paints:
+  L = style_regression_loss(E(y), s, w(s)) + lambda_L1 / 2 |C(x, M_x, E(y)) - C(x, M_x, s)|_1,
+  w(s) = makeup.style_weights(s), C = makeup.composite (the renderer's layer model) with the source's true masks.
 - ``train_reference``: BeautyGAN-style, *unpaired* (the ground truth is never shown):
   L_G = LSGAN(D_B(x_B)) + LSGAN(D_A(y_A)) + lambda_cyc (|G(y_A, x_B)_2 - x| + |G(y_A, x_B)_1 - y|)
         + lambda_id |G(x, x)_1 - x| + lambda_hist L_hist(x_B, y),  where (x_B, y_A) = G(x, y).
@@ -26,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_lib import data, losses, makeup
-from course_lib.train.run import Run, own_random_stream
+from course_lib.train.run import Run, cosine_decay, own_random_stream
 from course_lib.models.transfer import (
     MASK_REGIONS, PARSE_REGIONS, LayeredTransfer, PatchDiscriminator, ReferenceTransferGenerator, StyleEncoder, TryOnGenerator,
 )
@@ -77,12 +78,13 @@ def _adam(module: nn.Module, lr: float, cfg: TransferConfig) -> torch.optim.Adam
 
 def _loop(name: str, cfg: TransferConfig, nets: dict[str, nn.Module], optimizers: dict[str, torch.optim.Optimizer],
           step_fn: Callable[[int, dict], dict[str, float]], run_dir: str | Path | None,
-          callback: Callable[[Run], None] | None) -> dict[str, list[float]]:
+          callback: Callable[[Run], None] | None, state: dict | None = None) -> dict[str, list[float]]:
     """Run ``step_fn(step, batch)`` on the triplets of each step for ``cfg.steps`` steps, in a ``train.run.Run``
-    (checkpoints, resume, the NaN/inf guard, a history row and the callback every ``cfg.log_every`` steps)."""
+    (checkpoints, resume, the NaN/inf guard, a history row and the callback every ``cfg.log_every`` steps).
+    ``state``: more ``name -> (get, set)`` pairs a resumed run must carry over (a learning-rate schedule)."""
     run = Run(name, cfg.steps, nets=nets, optimizers=optimizers, config=cfg.as_dict(), run_dir=run_dir,
-              log_every=cfg.log_every, checkpoint_every=cfg.checkpoint_every, callbacks=[callback] if callback else (),
-              same_config=True)
+              state=state or {}, log_every=cfg.log_every, checkpoint_every=cfg.checkpoint_every,
+              callbacks=[callback] if callback else (), same_config=True)
     run.resume()
     for net in nets.values():
         net.train()
@@ -129,25 +131,33 @@ def train_tryon(cfg: TransferConfig, run_dir=None, callback=None) -> tuple[TryOn
 
 
 @own_random_stream
-def train_style_encoder(cfg: TransferConfig, G: TryOnGenerator, run_dir=None, callback=None) -> tuple[StyleEncoder, dict]:
-    """Train reference -> style vector with the try-on generator ``G`` frozen; return (E in eval mode, history).
+def train_style_encoder(cfg: TransferConfig, run_dir=None, callback=None) -> tuple[StyleEncoder, dict]:
+    """Train reference -> style vector; return (E in eval mode, history).
 
+    Two terms: the style vector itself (``losses.style_regression_loss``, a colour weighted by its opacity), and
+    what the predicted style paints: the source made up with it by the layer model (``makeup.composite``, the
+    renderer's own, with the source's true masks) against the source made up with the true style. The second
+    counts each error by what it does to the face: an opacity that is slightly off on a colour close to the
+    skin costs little, a wrong lipstick hue at full opacity costs a lot. The rate warms up over the first 5% of
+    the steps, then follows a cosine to 0 (``train.run.cosine_decay``).
     Not in the notebooks: the training loops' machinery.
     """
     torch.manual_seed(cfg.seed)
     E = StyleEncoder(width=cfg.width, size=cfg.size)
-    G.eval().requires_grad_(False)
     opt = _adam(E, cfg.lr_G, cfg)
+    sched = cosine_decay(opt, cfg.steps, warmup=max(1, cfg.steps // 20))
 
     def step_fn(step: int, b: dict) -> dict[str, float]:
         pred = E(b["reference"])
         reg = losses.style_regression_loss(pred, b["style"], makeup.style_weights(b["style"]))
-        l1 = (G(b["source"], pred) - b["target"]).abs().mean()
-        loss = reg + cfg.l1_weight * 0.1 * l1
-        opt.zero_grad(set_to_none=True), loss.backward(), opt.step()
-        return {"style_mse": reg.item(), "l1": l1.item()}
+        source01 = (b["source"] + 1) / 2
+        paint = (makeup.composite(source01, b["masks"], pred) - makeup.composite(source01, b["masks"], b["style"])).abs().mean()
+        loss = reg + cfg.l1_weight * 0.5 * paint
+        opt.zero_grad(set_to_none=True), loss.backward(), opt.step(), sched.step()
+        return {"style_mse": reg.item(), "paint_l1": paint.item()}
 
-    history = _loop("style encoder", cfg, {"E": E}, {"opt": opt}, step_fn, run_dir, callback)
+    history = _loop("style encoder", cfg, {"E": E}, {"opt": opt}, step_fn, run_dir, callback,
+                    state={"sched": (sched.state_dict, sched.load_state_dict)})
     return E, history
 
 

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from course_lib import train
-from course_lib.train.run import Run
+from course_lib.train.run import Run, cosine_decay
 
 
 class Crash(Exception):
@@ -77,3 +77,16 @@ def test_non_finite_weights_are_never_saved(tmp_path):
     with pytest.raises(train.TrainingDiverged, match=r"net's parameter 'weight' holds inf"):
         run.finish()
     assert not (tmp_path / "last.pt").exists()
+
+
+def test_cosine_decay_warms_up_then_falls_to_zero():
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    sched = cosine_decay(opt, 10, warmup=2)
+    rates = []
+    for _ in range(11):
+        rates.append(opt.param_groups[0]["lr"])
+        opt.step(), sched.step()
+    assert rates[:3] == pytest.approx([0.5, 1.0, 1.0])  # linear warm-up to the full rate, then the cosine's top
+    assert rates[3] < 1.0 and all(a >= b for a, b in zip(rates[2:], rates[3:])) and rates[10] == pytest.approx(0.0)
+    plain = cosine_decay(torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0), 4)
+    assert plain.get_last_lr() == [1.0]  # without warm-up the first step runs at the full rate
