@@ -80,8 +80,8 @@ def _lips(scores, group=None):
 
 def test_tryon64_meets_the_try_on_targets(transfer_scores):
     shade, hist = _lips(transfer_scores["shade"]), _lips(transfer_scores["histogram"])
-    # issue 7's targets, for the product path (a shade, no masks at inference); measured here: lips 1.05 against
-    # histogram matching's 11.0, SSIM 0.999, worst / best tone group 1.14
+    # issue 7's targets, for the product path (a shade, no masks at inference); measured here: lips 0.75 against
+    # histogram matching's 11.0, SSIM 0.9995, worst / best tone group 1.05
     assert shade["lips"] <= 3.0 and shade["lips"] <= 0.7 * hist["lips"], (shade, hist)
     assert shade["ssim_outside"] >= 0.95, shade
     groups = [_lips(transfer_scores["shade"], g)["lips"] for g in metrics.TONE_GROUPS]
@@ -94,15 +94,12 @@ REF_GUARD = {"reference": 0.25, "beautygan": 0.95}
 
 
 def test_tryon64_meets_the_reference_targets(transfer_scores):
-    """Try-on from a reference face, G(x, E(y)): lips <= 3.0, cheeks <= 2.0 dE2000, SSIM outside >= 0.98
-    (eyeshadow's target 3.5: below) (the manifest: 2.74 / 3.32 / 1.37 / 0.999 on seed 99; the encoder trained before this one: 4.58 / 5.23 / 2.68)."""
+    """Try-on from a reference face, G(x, E(y)): lips <= 3.0, eyeshadow <= 3.5, cheeks <= 2.0 dE2000, SSIM outside
+    >= 0.98 (the manifest: 2.45 / 2.55 / 1.08 / 0.999 on seed 99; measured here on seed 98: 2.36 / 2.73 / 1.19)."""
     got = _lips(transfer_scores["reference"])
-    for region, target in {"lips": 3.0, "cheeks": 2.0}.items():
+    for region, target in {"lips": 3.0, "eyeshadow": 3.5, "cheeks": 2.0}.items():
         assert got[region] <= target, (region, got)
     assert got["ssim_outside"] >= 0.98, got
-    # the eyeshadow sits at its target's edge (3.32 on seed 99, 3.48 / 3.49 on seeds 7 / 123, 3.55 here on 240
-    # triplets): not met on every seed, so guarded against a regression only (the encoder before: 5.2-5.4)
-    assert got["eyeshadow"] < 4.0, got
 
 
 def test_reference_transfer_beats_doing_nothing(transfer_scores):

@@ -151,6 +151,25 @@ def test_style_encoder_training_resumes_exactly_after_a_crash(tmp_path):
         assert torch.equal(a, b)  # bit-exact: weights, optimiser, the learning-rate schedule, data position
 
 
+
+def test_tryon_training_with_a_decaying_rate_resumes_exactly_after_a_crash(tmp_path):
+    cfg = transfer.TransferConfig.fast(steps=4, batch_size=4, checkpoint_every=2, log_every=2, lr_decay=True)
+    full, full_history = transfer.train_tryon(cfg)
+    constant, _ = transfer.train_tryon(transfer.TransferConfig.fast(steps=4, batch_size=4, checkpoint_every=2, log_every=2))
+    assert any(not torch.equal(a, b) for a, b in zip(full.state_dict().values(), constant.state_dict().values()))
+
+    def crash_at_2(run):
+        if run.step == 2:
+            raise Crash
+
+    with pytest.raises(Crash):  # dies after the step-2 checkpoint, in the middle of both networks' schedules
+        transfer.train_tryon(cfg, run_dir=tmp_path, callback=crash_at_2)
+    resumed, history = transfer.train_tryon(cfg, run_dir=tmp_path)
+    for key in ("step", "l1", "d_loss"):
+        assert history[key] == full_history[key]
+    for a, b in zip(full.state_dict().values(), resumed.state_dict().values()):
+        assert torch.equal(a, b)  # bit-exact: weights, optimisers, both schedules, data position
+
 # ---------------------------------------------------------------------------------------------------------
 # Ground-truth metrics
 # ---------------------------------------------------------------------------------------------------------
@@ -198,6 +217,16 @@ def test_dice_loss_scores_overlap_so_small_regions_count():
     assert bce < 0.11  # ... while a per-pixel loss barely notices
     with pytest.raises(ValueError, match="same shape"):
         losses.dice_loss(t, t[..., :32])
+
+
+def test_dice_loss_is_smallest_at_the_soft_mask_itself():
+    # An eyeshadow-like zone: 1 at the lash line, fading to 0 towards the brow. The loss must be 0 at the
+    # mask itself and larger for a mask pushed towards 1 (the sum p + sum t form preferred the latter).
+    t = torch.zeros(2, 1, 64, 64)
+    t[..., 20:28, 16:48] = torch.linspace(1, 0.1, 8)[:, None]
+    assert losses.dice_loss(t, t).item() < 1e-6
+    for wrong in ((t > 0).float(), (t * 1.5).clamp(max=1), t ** 0.5, t * 0.6):
+        assert losses.dice_loss(wrong, t).item() > losses.dice_loss(t, t).item() + 0.01
 
 
 def test_transfer_batch_runs_a_baseline_image_by_image(triplets):
