@@ -1,0 +1,83 @@
+#!/usr/bin/env python
+"""Score the shipped makeup-transfer models on held-out triplets: per region, per skin-tone group, with standard errors.
+
+For each data seed, each method's mean dE2000 (CIEDE2000) over the mask > 0.5 pixels of the lips, eyeshadow zone and
+cheeks, with its standard error, SSIM outside the makeup, the same per Monk tone group of the source, and the
+worst/best group ratio per region: the table notebook 05 (section 6) computes on seed 99, here on any seeds.
+
+Usage:
+    .venv/bin/python tools/transfer_table.py --seeds 99 7 123 --n 500
+    .venv/bin/python tools/transfer_table.py --seeds 98 --n 240 --methods shade reference
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from course_lib import data, metrics, tryon  # noqa: E402
+
+# method -> (models, held-out triplets) -> made-up sources in [-1, 1]
+METHODS = {
+    "nothing": lambda nets, held: held["source"],
+    "shade": lambda nets, held: nets.G(held["source"], held["style"]),
+    "reference": lambda nets, held: tryon.apply_reference(held["source"], held["reference"], nets=nets),
+    "layered": lambda nets, held: tryon.apply_reference(held["source"], held["reference"], method="layered", nets=nets),
+    "beautygan": lambda nets, held: tryon.apply_reference(held["source"], held["reference"], method="beautygan", nets=nets),
+}
+REGIONS = metrics.transfer.REGIONS
+
+
+def standard_error(values: np.ndarray) -> float:
+    v = values[np.isfinite(values)]
+    return float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else float("nan")
+
+
+def table(scores: dict, method: str, seed: int) -> list[str]:
+    """The lines for one method on one seed: all faces (mean ± standard error), each tone group, worst/best."""
+    everyone = metrics.summarise(scores)[0]
+    groups = metrics.summarise(scores, by_group=True)
+    lines = [f"{seed:>5} {method:<10} {'all':<7} {everyone['n']:>4} "
+             + " ".join(f"{everyone[r]:6.2f} ± {standard_error(scores[r]):4.2f}" for r in REGIONS)
+             + f"  {everyone['ssim_outside']:.4f}"]
+    for g in groups:
+        keep = scores["group"] == g["group"]
+        lines.append(f"{seed:>5} {method:<10} {g['group']:<7} {g['n']:>4} "
+                     + " ".join(f"{g[r]:6.2f} ± {standard_error(scores[r][keep]):4.2f}" for r in REGIONS)
+                     + f"  {g['ssim_outside']:.4f}")
+    ratios = [max(g[r] for g in groups) / min(g[r] for g in groups) for r in REGIONS]
+    lines.append(f"{seed:>5} {method:<10} {'worst/best':<12} " + " ".join(f"{v:13.2f}" for v in ratios))
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[99, 7, 123], help="data seeds of the held-out triplets")
+    parser.add_argument("--n", type=int, default=500, help="triplets per seed")
+    parser.add_argument("--methods", nargs="+", default=["nothing", "shade", "reference", "layered"], choices=list(METHODS))
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    args = parser.parse_args(argv)
+    if args.n < 2:
+        parser.error(f"--n must be at least 2 (a standard error needs two faces), got {args.n}")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    nets = tryon.load_models()
+    print(f"{'seed':>5} {'method':<10} {'group':<7} {'n':>4} " + " ".join(f"{r:>13}" for r in REGIONS) + "  SSIM outside")
+    for seed in args.seeds:
+        held = data.transfer_triplets(args.n, seed=seed)
+        for method in args.methods:
+            t0 = time.time()
+            with torch.no_grad():
+                out = METHODS[method](nets, held)
+            print("\n".join(table(metrics.transfer_scores(out, held), method, seed)), f"  ({time.time() - t0:.0f} s)", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
