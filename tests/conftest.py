@@ -30,3 +30,20 @@ def pytest_runtest_makereport(item, call):
         reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr
         report.longrepr = f"skipped in CI (CI=true), which counts as a failure: {reason}"
 
+
+class Crash(Exception):
+    """A training run killed mid-way (the resume tests)."""
+
+
+@pytest.fixture
+def crash_at():
+    """``crash_at(step)``: a training callback that raises ``crash_at.error`` when the run reaches ``step`` (after
+    that step's checkpoint, if one is due), to test that a killed run resumes exactly."""
+    def make(step: int):
+        def callback(run):
+            if run.step == step:
+                raise Crash
+        return callback
+
+    make.error = Crash
+    return make

@@ -38,22 +38,11 @@ def test_loss_is_finite_and_training_lowers_it():
     assert all(np.isfinite(history)) and np.mean(history[-3:]) < np.mean(history[:3])
 
 
-class Crash(Exception):
-    """A run killed mid-way."""
-
-
-def crash_at(step: int):
-    def callback(run):
-        if run.step == step:
-            raise Crash
-    return callback
-
-
-def test_encoder_training_resumes_exactly_and_calls_back_with_the_run(tmp_path):
+def test_encoder_training_resumes_exactly_and_calls_back_with_the_run(tmp_path, crash_at):
     cfg = encoder.EncoderConfig(steps=4, batch_size=8)
     full, full_history = encoder.train_encoder(cfg, log_every=2)
     seen = []
-    with pytest.raises(Crash):  # the run dies after step 2 (its checkpoint is written first)
+    with pytest.raises(crash_at.error):  # the run dies after step 2 (its checkpoint is written first)
         encoder.train_encoder(cfg, log_every=2, run_dir=tmp_path, callback=crash_at(2))
     state = torch.get_rng_state()
     resumed, history = encoder.train_encoder(cfg, log_every=2, run_dir=tmp_path, callback=lambda run: seen.append(run.step))
@@ -65,7 +54,7 @@ def test_encoder_training_resumes_exactly_and_calls_back_with_the_run(tmp_path):
         encoder.train_encoder(encoder.EncoderConfig(steps=4, batch_size=4), run_dir=tmp_path)
 
 
-def test_shade_head_training_resumes_exactly(tmp_path):
+def test_shade_head_training_resumes_exactly(tmp_path, crash_at):
     def fresh():
         with torch.random.fork_rng():
             torch.manual_seed(0)
@@ -74,7 +63,7 @@ def test_shade_head_training_resumes_exactly(tmp_path):
     cfg = encoder.ShadeConfig(faces=256, steps=6, batch_size=32)
     full = fresh()
     full_history = encoder.train_shade_head(full, cfg, log_every=3)
-    with pytest.raises(Crash):
+    with pytest.raises(crash_at.error):
         encoder.train_shade_head(fresh(), cfg, log_every=3, run_dir=tmp_path, callback=crash_at(3))
     resumed = fresh()
     history = encoder.train_shade_head(resumed, cfg, log_every=3, run_dir=tmp_path)

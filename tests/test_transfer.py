@@ -129,20 +129,11 @@ def test_transfer_training_resumes_exactly(tmp_path, trainer):
         fn(transfer.TransferConfig.fast(steps=3, batch_size=4, checkpoint_every=2, log_every=1), run_dir=tmp_path / "b")
 
 
-class Crash(Exception):
-    """A run killed mid-way."""
-
-
-def test_style_encoder_training_resumes_exactly_after_a_crash(tmp_path):
+def test_style_encoder_training_resumes_exactly_after_a_crash(tmp_path, crash_at):
     cfg = transfer.TransferConfig.fast(steps=4, batch_size=4, checkpoint_every=2, log_every=2)
     full, full_history = transfer.train_style_encoder(cfg)
-
-    def crash_at_2(run):
-        if run.step == 2:
-            raise Crash
-
-    with pytest.raises(Crash):  # dies after the step-2 checkpoint, half way through its warm-up and cosine
-        transfer.train_style_encoder(cfg, run_dir=tmp_path, callback=crash_at_2)
+    with pytest.raises(crash_at.error):  # dies after the step-2 checkpoint, half way through its warm-up and cosine
+        transfer.train_style_encoder(cfg, run_dir=tmp_path, callback=crash_at(2))
     resumed, history = transfer.train_style_encoder(cfg, run_dir=tmp_path)
     for key in ("step", "style_mse", "paint_l1"):  # (img_per_s is a timing)
         assert history[key] == full_history[key]
@@ -151,24 +142,19 @@ def test_style_encoder_training_resumes_exactly_after_a_crash(tmp_path):
         assert torch.equal(a, b)  # bit-exact: weights, optimiser, the learning-rate schedule, data position
 
 
-
-def test_tryon_training_with_a_decaying_rate_resumes_exactly_after_a_crash(tmp_path):
+def test_tryon_training_with_a_decaying_rate_resumes_exactly_after_a_crash(tmp_path, crash_at):
     cfg = transfer.TransferConfig.fast(steps=4, batch_size=4, checkpoint_every=2, log_every=2, lr_decay=True)
     full, full_history = transfer.train_tryon(cfg)
     constant, _ = transfer.train_tryon(transfer.TransferConfig.fast(steps=4, batch_size=4, checkpoint_every=2, log_every=2))
     assert any(not torch.equal(a, b) for a, b in zip(full.state_dict().values(), constant.state_dict().values()))
-
-    def crash_at_2(run):
-        if run.step == 2:
-            raise Crash
-
-    with pytest.raises(Crash):  # dies after the step-2 checkpoint, in the middle of both networks' schedules
-        transfer.train_tryon(cfg, run_dir=tmp_path, callback=crash_at_2)
+    with pytest.raises(crash_at.error):  # dies after the step-2 checkpoint, in the middle of both networks' schedules
+        transfer.train_tryon(cfg, run_dir=tmp_path, callback=crash_at(2))
     resumed, history = transfer.train_tryon(cfg, run_dir=tmp_path)
     for key in ("step", "l1", "d_loss"):
         assert history[key] == full_history[key]
     for a, b in zip(full.state_dict().values(), resumed.state_dict().values()):
         assert torch.equal(a, b)  # bit-exact: weights, optimisers, both schedules, data position
+
 
 # ---------------------------------------------------------------------------------------------------------
 # Ground-truth metrics

@@ -61,18 +61,10 @@ def test_conditional_fit_trains_the_style_regressor_and_pushes_G_with_it():
     assert "style_d" not in off.history
 
 
-def test_resume_after_a_crash_continues_identically(tmp_path):
+def test_resume_after_a_crash_continues_identically(tmp_path, crash_at):
     straight = train.fit(*tiny(), data, train.TrainConfig(steps=6, **CFG), progress=False)
-
-    class Crash(Exception):
-        pass
-
-    def crash_at_4(run):
-        if run.step == 4:
-            raise Crash
-
-    with pytest.raises(Crash):  # dies after the step-3 checkpoint, mid-run
-        train.fit(*tiny(), data, train.TrainConfig(steps=6, **CFG), run_dir=tmp_path, callbacks=[crash_at_4],
+    with pytest.raises(crash_at.error):  # dies after the step-3 checkpoint, mid-run
+        train.fit(*tiny(), data, train.TrainConfig(steps=6, **CFG), run_dir=tmp_path, callbacks=[crash_at(4)],
                   callback_every=1, progress=False)
     resumed = train.fit(*tiny(seed=99), data, train.TrainConfig(steps=6, **CFG), run_dir=tmp_path, progress=False)
     assert resumed.history["d_loss"] == straight.history["d_loss"]

@@ -9,10 +9,6 @@ from course_lib import train
 from course_lib.train.run import Run, cosine_decay
 
 
-class Crash(Exception):
-    pass
-
-
 def fit_line(steps: int, run_dir=None, callbacks=(), lr: float = 0.1, log_every: int = 2, nan_at: int = -1):
     torch.manual_seed(0)
     net = nn.Linear(1, 1)
@@ -40,15 +36,10 @@ def test_history_rows_callbacks_and_views():
         run.G_ema
 
 
-def test_a_crashed_run_resumes_bit_exactly(tmp_path):
+def test_a_crashed_run_resumes_bit_exactly(tmp_path, crash_at):
     straight = fit_line(6)
-
-    def crash(run):
-        if run.step == 3:
-            raise Crash
-
-    with pytest.raises(Crash):  # dies after step 3; the last checkpoint is step 2
-        fit_line(6, run_dir=tmp_path, callbacks=[crash])
+    with pytest.raises(crash_at.error):  # dies after step 3; the last checkpoint is step 2
+        fit_line(6, run_dir=tmp_path, callbacks=[crash_at(3)])
     resumed = fit_line(6, run_dir=tmp_path)
     assert resumed.start == 2 and resumed.history == straight.history
     for a, b in zip(straight.net.parameters(), resumed.net.parameters()):
