@@ -48,7 +48,8 @@ class TransferConfig:
     cycle_weight: float = 10.0  # BeautyGAN
     identity_weight: float = 5.0  # G(x, x) must leave a bare face bare
     hist_weight: float = 30.0  # our histogram loss averages in [-1, 1] units; BeautyGAN sums in 0..255
-    lr_decay: bool = False  # try-on: warm-up over 5 % of the steps, then a cosine to 0 on both networks' rates
+    lr_decay: bool = False  # train_tryon: warm-up over 5 % of the steps, then a cosine to 0 on both networks' rates
+    # (train_style_encoder always decays so; the unpaired loops keep a constant rate)
     width: int = 16
     size: int = 64
     seed: int = 0
