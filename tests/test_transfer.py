@@ -187,6 +187,19 @@ def test_transfer_metrics_accept_numpy_and_reject_wrong_shapes(triplets):
         metrics.transfer_scores(triplets["target"], {"target": triplets["target"]})
 
 
+def test_summarise_gives_each_regions_mean_and_standard_error_ignoring_faces_without_it():
+    lips = np.array([1.0, 2.0, 3.0, np.nan, 6.0])
+    scores = {"lips": lips, "eyeshadow": np.full(5, 2.0), "cheeks": np.array([np.nan] * 4 + [1.0]),
+              "ssim_outside": np.ones(5), "tone": np.array([1, 2, 5, 9, 10.0])}
+    scores["group"] = metrics.tone_group(scores["tone"])
+    row = metrics.summarise(scores)[0]
+    assert row["n"] == 5 and row["lips"] == pytest.approx(3.0)
+    assert row["lips_se"] == pytest.approx(np.std([1, 2, 3, 6], ddof=1) / 2)
+    assert row["eyeshadow_se"] == 0.0 and np.isnan(row["cheeks_se"]) and row["cheeks"] == 1.0  # one face: no error bar
+    deep = metrics.summarise(scores, by_group=True)[2]
+    assert deep["group"] == "deep" and deep["lips"] == 6.0 and np.isnan(deep["lips_se"])
+
+
 def test_tone_groups_cover_the_monk_scale():
     groups = metrics.tone_group(np.arange(1, 11))
     assert list(groups) == ["light"] * 3 + ["medium"] * 4 + ["deep"] * 3

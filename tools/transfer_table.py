@@ -16,7 +16,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -34,23 +33,12 @@ METHODS = {
 REGIONS = metrics.transfer.REGIONS
 
 
-def standard_error(values: np.ndarray) -> float:
-    v = values[np.isfinite(values)]
-    return float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else float("nan")
-
-
 def table(scores: dict, method: str, seed: int) -> list[str]:
     """The lines for one method on one seed: all faces (mean ± standard error), each tone group, worst/best."""
-    everyone = metrics.summarise(scores)[0]
     groups = metrics.summarise(scores, by_group=True)
-    lines = [f"{seed:>5} {method:<10} {'all':<7} {everyone['n']:>4} "
-             + " ".join(f"{everyone[r]:6.2f} ± {standard_error(scores[r]):4.2f}" for r in REGIONS)
-             + f"  {everyone['ssim_outside']:.4f}"]
-    for g in groups:
-        keep = scores["group"] == g["group"]
-        lines.append(f"{seed:>5} {method:<10} {g['group']:<7} {g['n']:>4} "
-                     + " ".join(f"{g[r]:6.2f} ± {standard_error(scores[r][keep]):4.2f}" for r in REGIONS)
-                     + f"  {g['ssim_outside']:.4f}")
+    lines = [f"{seed:>5} {method:<10} {row['group']:<7} {row['n']:>4} "
+             + " ".join(f"{row[r]:6.2f} ± {row[r + '_se']:4.2f}" for r in REGIONS) + f"  {row['ssim_outside']:.4f}"
+             for row in metrics.summarise(scores) + groups]
     ratios = [max(g[r] for g in groups) / min(g[r] for g in groups) for r in REGIONS]
     lines.append(f"{seed:>5} {method:<10} {'worst/best':<12} " + " ".join(f"{v:13.2f}" for v in ratios))
     return lines

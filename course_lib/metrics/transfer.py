@@ -125,17 +125,20 @@ def transfer_scores(output, triplets: Mapping) -> dict[str, np.ndarray]:
 def summarise(scores: Mapping[str, np.ndarray], by_group: bool = False) -> list[dict]:
     """Average per-image scores into table rows: one row, or one per tone group (with its ``n``).
 
+    Each region also gets ``"{region}_se"``, the standard error of its mean (NaN below two scored faces).
     Taught in 05_makeup_transfer, section 6.
     """
-    keys = [*REGIONS, "ssim_outside"]
     groups = list(TONE_GROUPS) if by_group else [None]
     rows = []
     for g in groups:
         sel = np.ones(len(scores["tone"]), dtype=bool) if g is None else scores["group"] == g
         row = {"group": g or "all", "n": int(sel.sum())}
-        for k in keys:
+        for k in (*REGIONS, "ssim_outside"):
             vals = np.asarray(scores[k], dtype=float)[sel]
-            row[k] = float(np.nanmean(vals)) if np.isfinite(vals).any() else float("nan")
+            vals = vals[~np.isnan(vals)]  # a face without the region scores NaN there
+            row[k] = float(vals.mean()) if len(vals) else float("nan")
+            if k in REGIONS:
+                row[f"{k}_se"] = float(vals.std(ddof=1) / np.sqrt(len(vals))) if len(vals) > 1 else float("nan")
         rows.append(row)
     return rows
 

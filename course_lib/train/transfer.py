@@ -78,6 +78,11 @@ def _adam(module: nn.Module, lr: float, cfg: TransferConfig) -> torch.optim.Adam
     return torch.optim.Adam(module.parameters(), lr=lr, betas=(cfg.beta1, 0.999))
 
 
+def _warmup_cosine(opt: torch.optim.Optimizer, cfg: TransferConfig) -> torch.optim.lr_scheduler.LambdaLR:
+    """The rate warms up over the first 5 % of ``cfg.steps``, then follows a cosine to 0 (``train.run.cosine_decay``)."""
+    return cosine_decay(opt, cfg.steps, warmup=max(1, cfg.steps // 20))
+
+
 def _loop(name: str, cfg: TransferConfig, nets: dict[str, nn.Module], optimizers: dict[str, torch.optim.Optimizer],
           step_fn: Callable[[int, dict], dict[str, float]], run_dir: str | Path | None,
           callback: Callable[[Run], None] | None, state: dict | None = None) -> dict[str, list[float]]:
@@ -113,7 +118,7 @@ def train_tryon(cfg: TransferConfig, run_dir=None, callback=None) -> tuple[TryOn
     G = TryOnGenerator(width=cfg.width, size=cfg.size)
     D = PatchDiscriminator(in_ch=3 + 3 + 15)  # D sees (source, output, style): a conditional PatchGAN
     opt_G, opt_D = _adam(G, cfg.lr_G, cfg), _adam(D, cfg.lr_D, cfg)
-    scheds = [cosine_decay(opt, cfg.steps, warmup=max(1, cfg.steps // 20)) for opt in (opt_G, opt_D)] if cfg.lr_decay else []
+    scheds = [_warmup_cosine(opt, cfg) for opt in (opt_G, opt_D)] if cfg.lr_decay else []
 
     def step_fn(step: int, b: dict) -> dict[str, float]:
         x, t, s = b["source"], b["target"], b["style"]
@@ -154,7 +159,7 @@ def train_style_encoder(cfg: TransferConfig, run_dir=None, callback=None) -> tup
     torch.manual_seed(cfg.seed)
     E = StyleEncoder(width=cfg.width, size=cfg.size)
     opt = _adam(E, cfg.lr_G, cfg)
-    sched = cosine_decay(opt, cfg.steps, warmup=max(1, cfg.steps // 20))
+    sched = _warmup_cosine(opt, cfg)
 
     def step_fn(step: int, b: dict) -> dict[str, float]:
         pred = E(b["reference"])
