@@ -165,3 +165,26 @@ def test_style_vectors_out_of_range_are_named():
     v[3] = 1.7
     with pytest.raises(ValueError, match="out of range: lip_opacity=1.7"):
         makeup.MakeupStyle.from_vector(v)
+
+
+def test_srgb_to_lab_matches_scikit_image_and_has_gradients():
+    x = torch.cat([torch.rand(2, 3, 6, 6, dtype=torch.float64), torch.rand(1, 3, 6, 6, dtype=torch.float64) * 0.02])  # dark too
+    lab = colour.srgb_to_lab(x)
+    assert lab.shape == x.shape
+    np.testing.assert_allclose(lab.permute(0, 2, 3, 1).numpy(), colour.rgb_to_lab(x.permute(0, 2, 3, 1).numpy()), atol=1e-3)
+    # on a blush shade, a turn in hue (the smaller step in sRGB L1) and a lightening: Lab sees the hue far more, as dE2000 does
+    # (why the style encoder's paint loss is measured in Lab)
+    coral = torch.tensor(colour.hex_to_rgb("#ef7a66")).view(1, 3, 1, 1)
+    hue, lighter = coral + torch.tensor([0.09, -0.09, 0.0]).view(1, 3, 1, 1), coral + torch.tensor([0.06, 0.06, 0.06]).view(1, 3, 1, 1)
+    lab_gap = lambda c: float((colour.srgb_to_lab(c.clamp(0, 1)) - colour.srgb_to_lab(coral)).abs().sum())  # noqa: E731
+    de = lambda c: float(colour.delta_e2000(c.clamp(0, 1).flatten().numpy(), coral.flatten().numpy()))  # noqa: E731
+    assert lab_gap(hue) > 1.5 * lab_gap(lighter) and de(hue) > 1.5 * de(lighter)
+    y = torch.full((1, 3, 2, 2), 0.0, requires_grad=True)  # black: the cube root's linear segment keeps gradients finite
+    colour.srgb_to_lab(y).sum().backward()
+    assert torch.isfinite(y.grad).all()
+
+
+@pytest.mark.parametrize("bad", [torch.rand(3, 4, 4), torch.rand(1, 4, 4, 4), np.zeros((1, 3, 4, 4))])
+def test_srgb_to_lab_rejects_bad_shapes(bad):
+    with pytest.raises(ValueError, match="x must be a tensor"):
+        colour.srgb_to_lab(bad)
