@@ -77,9 +77,10 @@ def srgb_to_lab(x: torch.Tensor) -> torch.Tensor:
         L = 116 f(Y) - 16,   a = 500 (f(X) - f(Y)),   b = 200 (f(Y) - f(Z))
 
     A difference in Lab is close to what a person sees, as dE2000 (the course's ruler) refines it. An L1 on sRGB
-    numbers counts a step in R, G or B alike; the eye (and Lab) sees a turn in hue far more than a step in
-    lightness of the same size: for the blush on 300 held-out faces, a hue turn and a lightening of about equal
-    sRGB L1 (0.016 and 0.018) score 3.8 and 1.6 dE2000, and 2.4 and 0.95 in Lab. A loss in Lab counts errors so.
+    numbers counts a step in R, G or B alike; the eye (and Lab) sees a change of colour (hue or saturation) far
+    more than a step in lightness of the same size: for the blush on 300 held-out faces, a redder, more saturated
+    shade and a lighter one, of about equal sRGB L1 (0.016 and 0.018), score 3.8 and 1.6 dE2000, and 2.4 and 0.95
+    in Lab. A loss in Lab weighs errors the way dE2000 does.
     Taught in 05_makeup_transfer, section 4.
     """
     if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[1] != 3:

@@ -172,7 +172,8 @@ def test_srgb_to_lab_matches_scikit_image_and_has_gradients():
     lab = colour.srgb_to_lab(x)
     assert lab.shape == x.shape
     np.testing.assert_allclose(lab.permute(0, 2, 3, 1).numpy(), colour.rgb_to_lab(x.permute(0, 2, 3, 1).numpy()), atol=1e-3)
-    # on a blush shade, a turn in hue (the smaller step in sRGB L1) and a lightening: Lab sees the hue far more, as dE2000 does
+    # on a blush shade, a redder, more saturated step (the smaller one in sRGB L1) and a lighter one: Lab sees the
+    # change of colour far more, as dE2000 does
     # (why the style encoder's paint loss is measured in Lab)
     coral = torch.tensor(colour.hex_to_rgb("#ef7a66")).view(1, 3, 1, 1)
     hue, lighter = coral + torch.tensor([0.09, -0.09, 0.0]).view(1, 3, 1, 1), coral + torch.tensor([0.06, 0.06, 0.06]).view(1, 3, 1, 1)
