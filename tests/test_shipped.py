@@ -78,14 +78,19 @@ def _lips(scores, group=None):
     return next(r for r in rows if r["group"] == (group or "all"))
 
 
+def _assert_lips_fair(scores):
+    """The course's fairness target: the worst skin-tone group's lips error at most 1.25x the best group's."""
+    groups = [_lips(scores, g)["lips"] for g in metrics.TONE_GROUPS]
+    assert max(groups) <= 1.25 * min(groups), groups
+
+
 def test_tryon64_meets_the_try_on_targets(transfer_scores):
     shade, hist = _lips(transfer_scores["shade"]), _lips(transfer_scores["histogram"])
     # issue 7's targets, for the product path (a shade, no masks at inference); measured here: lips 0.75 against
     # histogram matching's 11.0, SSIM 0.9995, worst / best tone group 1.05
     assert shade["lips"] <= 3.0 and shade["lips"] <= 0.7 * hist["lips"], (shade, hist)
     assert shade["ssim_outside"] >= 0.95, shade
-    groups = [_lips(transfer_scores["shade"], g)["lips"] for g in metrics.TONE_GROUPS]
-    assert max(groups) <= 1.25 * min(groups), groups
+    _assert_lips_fair(transfer_scores["shade"])
 
 
 # Lips error as a share of doing nothing, guards above the values measured here on seed 98 (reference 0.13,
@@ -101,8 +106,7 @@ def test_tryon64_meets_the_reference_targets(transfer_scores):
     for region, target in {"lips": 3.0, "eyeshadow": 3.5, "cheeks": 2.0}.items():
         assert got[region] <= target, (region, got)
     assert got["ssim_outside"] >= 0.98, got
-    groups = [_lips(transfer_scores["reference"], g)["lips"] for g in metrics.TONE_GROUPS]
-    assert max(groups) <= 1.25 * min(groups), groups
+    _assert_lips_fair(transfer_scores["reference"])
 
 
 def test_reference_transfer_beats_doing_nothing(transfer_scores):
