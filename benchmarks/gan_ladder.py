@@ -75,6 +75,8 @@ RUNGS = [
          g={"upsample": "nearest"}),
     Rung("fp32", "fast in float32, without bf16 autocast", "fast", cfg={"amp": False}),
     Rung("batch32", "fast with batches of 32 (twice the steps for the same images)", "fast", cfg={"batch_size": 32}),
+    Rung("skip", "fast with StyleGAN2's skip generator: a toRGB at every resolution, summed coarse to fine "
+                 "(Karras et al. 2020)", "fast", g={"output": "skip"}),
     Rung("width64", "fast with width 64 for G and D (about 3x the compute per image)", "fast", width=64),
     Rung("g2", "fast with two G updates per D update, each on fresh noise (no more real images)", "fast",
          cfg={"g_steps": 2}),
@@ -206,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 row = run_one(name, args.size, args.width, args.kimg, seed, args.n_eval, enc,
                               samples_dir=out.parent / "samples" if seed == args.seeds[0] else None, curve=args.curve)
+                row["machine"] = machine  # rows of one table may come from different machines: minutes differ
                 for p in row.get("curve", []):
                     print(f"{name:>10} seed {seed} at {p['images'] / 1000:.0f}k images: precision {p['precision']:.3f} "
                           f"recall {p['recall']:.3f}")

@@ -13,8 +13,13 @@ images on several seeds and held-out data. It adds to DCGAN:
 
 Measured and *not* kept (the ladder's alternatives, with their figures in data/ladder/): D without batch norm
 (StyleGAN2's D; at this budget it collapsed or lost recall), spectral norm + hinge, pixel norm in G, nearest-
-neighbour upsampling in G, two time-scales, a shorter EMA, float32 instead of bf16 (no change in quality),
-two G updates per D update (``TrainConfig.g_steps``; on one seed: precision 0.51 vs 0.48, recall 0.54 vs 0.60).
+neighbour upsampling in G, StyleGAN2's skip generator (``DCGANGenerator(output="skip")``), two time-scales, a
+shorter EMA, float32 instead of bf16 (no change in quality), two G updates per D update (``TrainConfig.g_steps``;
+on one seed: precision 0.51 vs 0.48, recall 0.54 vs 0.60).
+
+The batch size is a run's setting, not the recipe's: at 32 px, batches of 32 for the same images (twice the
+steps; the ladder's ``batch32`` rung, three seeds) raised precision 0.48 -> 0.54 and recall 0.59 -> 0.64. At 64 px the same change did not pay: ``dcgan64`` trained with batches of 32 for its
+256k images scored precision 0.68 and recall 0.80, as with batches of 64, so it ships with 64.
 """
 from __future__ import annotations
 
@@ -91,6 +96,14 @@ def _mean_se(values: list[float]) -> str:
     return f"{m:.2f} ± {se:.2f}"
 
 
+def _cpu_tag(row: dict) -> str:
+    """Where a ladder row was timed, in short: "Xeon, bf16", "EPYC, fp32", ... (bf16 only where the run used it)."""
+    words = row["machine"].replace("(R)", "").replace("(TM)", "").split()
+    name = next((w for w in words if w in ("Xeon", "EPYC", "Ryzen", "Core", "Apple")), words[0] if words else "?")
+    bf16 = "bf16 autocast: True" in row["machine"] and row.get("cfg", {}).get("amp", True)
+    return f"{name}, {'bf16' if bf16 else 'fp32'}"
+
+
 def ladder_table(rows: list[dict], order: list[str] | None = None, adds: dict[str, str] | None = None) -> str:
     """A markdown table: per rung, the mean ± standard error over seeds of precision, recall and the tone TV.
 
@@ -104,8 +117,10 @@ def ladder_table(rows: list[dict], order: list[str] | None = None, adds: dict[st
     for name in order:
         rs = [r for r in rows if r["rung"] == name]
         if rs:
+            cpus = sorted({_cpu_tag(r) for r in rs if "machine" in r})
+            where = f" ({'; '.join(cpus)})" if cpus else ""  # minutes depend on the CPU: say which timed them
             out.append(f"| {name} | {(adds or {}).get(name, '')} | {len(rs)} | {rs[0]['images'] / 1000:.0f}k | "
-                       f"{_mean_se([r['wall_min'] for r in rs])} | {_mean_se([r['precision'] for r in rs])} | "
+                       f"{_mean_se([r['wall_min'] for r in rs])}{where} | {_mean_se([r['precision'] for r in rs])} | "
                        f"{_mean_se([r['recall'] for r in rs])} | {_mean_se([r['tone_tv'] for r in rs])} |")
     floor = [r for r in rows if "floor_precision" in r]
     if floor:

@@ -247,3 +247,32 @@ def test_dcgan_generator_builds_its_blocks_with_a_block_function_of_ones_own():
     assert len(calls) == 4
     with pytest.raises(ValueError, match="block_fn replaces DCGAN's block"):
         models.DCGANGenerator(size=32, width=8, norm="pixel", block_fn=block)
+
+
+def test_skip_generator_builds_the_image_coarse_to_fine():
+    torch.manual_seed(0)
+    G = models.DCGANGenerator(z_dim=16, size=32, width=8, output="skip").eval()
+    z = torch.randn(3, 16)
+    x = G(z)
+    assert x.shape == (3, 3, 32, 32) and x.abs().max() <= 1
+    assert [c.in_channels for c in G.to_rgb] == [32, 16, 8]  # 4, 8 and 16 px; the 16 -> 32 px conv is the top toRGB
+    # zero the fine resolutions' contributions: the image is the 4 px toRGB upsampled three times, smooth
+    with torch.no_grad():
+        for to_rgb in G.to_rgb[1:]:
+            to_rgb.weight.zero_(), to_rgb.bias.zero_()
+        top = [m for m in G.net if isinstance(m, torch.nn.ConvTranspose2d)][-1]
+        top.weight.zero_(), top.bias.zero_()
+        coarse = G(z)
+        h = G.net[: G.n_stem](z[:, :, None, None])
+        expected = G.to_rgb[0](h)
+        for _ in range(3):
+            expected = torch.nn.functional.interpolate(expected, scale_factor=2, mode="bilinear", align_corners=False)
+    torch.testing.assert_close(coarse, torch.tanh(expected))
+    # same layers as DCGAN's generator (the same state keys, plus toRGB), and from_config rebuilds it
+    plain = models.DCGANGenerator(z_dim=16, size=32, width=8)
+    assert set(G.state_dict()) - set(plain.state_dict()) == {f"to_rgb.{i}.{k}" for i in (0, 1, 2) for k in ("weight", "bias")}
+    again = models.DCGANGenerator.from_config({"z_dim": 16, "size": 32, "width": 8, "output": "skip"})
+    again.load_state_dict(G.state_dict())
+    torch.testing.assert_close(again.eval()(z), coarse)
+    with pytest.raises(ValueError, match="output must be one of last, skip"):
+        models.DCGANGenerator(size=32, width=8, output="residual")

@@ -56,6 +56,18 @@ def test_ladder_table_gives_mean_and_standard_error():
     assert "0.50 ± 0.10" in line and "| 1k |" in line  # se = sd / sqrt(n) = 0.1414 / 1.414
 
 
+def test_ladder_table_says_which_machine_timed_each_rung():
+    xeon = "Intel(R) Xeon(R) Processor (avx512_bf16, amx_bf16), 2 threads, torch 2.13.0+cpu, bf16 autocast: True"
+    epyc = "AMD EPYC (no native bf16), 2 threads, torch 2.13.0+cpu, bf16 autocast: False"
+    row = {"images": 1000, "wall_min": 1.0, "precision": 0.5, "recall": 0.5, "tone_tv": 0.1}
+    rows = [{**row, "rung": "a", "machine": xeon, "cfg": {}}, {**row, "rung": "a", "machine": epyc, "cfg": {}},
+            {**row, "rung": "f", "machine": xeon, "cfg": {"amp": False}}, {**row, "rung": "old"}]
+    lines = train.recipes.ladder_table(rows).splitlines()
+    assert "| 1.00 ± 0.00 (EPYC, fp32; Xeon, bf16) |" in lines[2], lines[2]
+    assert "| 1.00 (Xeon, fp32) |" in lines[3], lines[3]  # a float32 run on a bf16 machine
+    assert "| 1.00 |" in lines[4], lines[4]  # a row without a machine gets no tag
+
+
 def test_ladder_tool_runs_a_tiny_rung_and_skips_it_when_asked_again(tmp_path):
     out = tmp_path / "ladder.json"
     cmd = [sys.executable, str(config.REPO_ROOT / "benchmarks" / "gan_ladder.py"), "--size", "32", "--kimg", "0.128",
