@@ -18,8 +18,9 @@ shorter EMA, float32 instead of bf16 (no change in quality), two G updates per D
 on one seed: precision 0.51 vs 0.48, recall 0.54 vs 0.60).
 
 The batch size is a run's setting, not the recipe's: at 32 px, batches of 32 for the same images (twice the
-steps; the ladder's ``batch32`` rung, three seeds) raised precision 0.48 -> 0.54 and recall 0.59 -> 0.64. At 64 px the same change did not pay: ``dcgan64`` trained with batches of 32 for its
-256k images scored precision 0.68 and recall 0.80, as with batches of 64, so it ships with 64.
+steps; the ladder's ``batch32`` rung, three seeds) raised precision 0.48 -> 0.54 and recall 0.59 -> 0.64. At 64 px the same change did not pay: ``dcgan64``
+trained with batches of 32 for its 256k images scored precision 0.68 and recall 0.80, as with batches of 64, so
+it ships with 64.
 """
 from __future__ import annotations
 
