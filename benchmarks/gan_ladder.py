@@ -147,8 +147,9 @@ def evaluate(G, size: int, seed: int, n: int, enc) -> dict:
     real = data.face_batches(n, size=size, seed=9000 + seed, makeup=0.5)(0)  # data seeds no run trains on
     other = data.face_batches(n, size=size, seed=9500 + seed, makeup=0.5)(0)
     fake = train.generate(G, n, generator=torch.Generator().manual_seed(7000 + seed))
-    report = metrics.face_report(enc, real, fake)
-    floor = metrics.face_report(enc, real, other)
+    read_real = encoder.read_out(enc, real)  # read once, scored against both
+    report = metrics.face_report(enc, read_real, fake)
+    floor = metrics.face_report(enc, read_real, other)
     keep = ("precision", "recall", "tone_tv", "fid")
     return {**{k: report[k] for k in keep}, **{f"floor_{k}": floor[k] for k in keep}}
 

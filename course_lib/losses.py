@@ -163,8 +163,7 @@ def gradient_penalty(
 
     x_hat = eps * x_real + (1 - eps) * x_fake with one eps ~ U(0, 1) per sample (Gulrajani et al., 2017).
     The result keeps its graph (create_graph=True), so backward() reaches D's parameters. ``generator``
-    makes the interpolation reproducible; ``weight`` is the paper's lambda. Taught in 02_training_dynamics,
-    section 3.
+    makes the interpolation reproducible; ``weight`` is the paper's lambda.
     Taught in 02_training_dynamics, section 3.
     """
     if not callable(D):

@@ -19,6 +19,14 @@ def test_the_table_scores_each_method_per_group_and_tells_them_apart(capsys):
     assert sum(r[2] == "worst/best" for r in lines) == 2
 
 
+def test_the_vector_floor_is_near_zero_except_on_the_lids(capsys):
+    # The layer model given the true masks and style vector: only the eyeliner's colour (not in the vector) is missing.
+    assert transfer_table.main(["--seeds", "97", "--n", "40", "--methods", "vector"]) == 0
+    row = next(line.split() for line in capsys.readouterr().out.splitlines() if line.split()[1:3] == ["vector", "all"])
+    lips, lids, cheeks = (float(row[i]) for i in (4, 7, 10))
+    assert lips < 0.3 and cheeks < 0.3 < lids < 2.0, row
+
+
 def test_the_table_refuses_too_few_triplets():
     with pytest.raises(SystemExit):
         transfer_table.main(["--n", "1"])

@@ -88,8 +88,9 @@ def evaluate_generator(G, directory: Path, n: int, size: int, repeats: int = 3) 
         real = data.face_batches(n, size=size, seed=9100 + i, makeup=0.5)(0)
         other = data.face_batches(n, size=size, seed=9200 + i, makeup=0.5)(0)
         fake = train.generate(G, n, generator=torch.Generator().manual_seed(7100 + i))
-        reports.append(metrics.face_report(enc, real, fake))
-        floors.append(metrics.face_report(enc, real, other))
+        read_real = encoder.read_out(enc, real)  # read once, scored against both
+        reports.append(metrics.face_report(enc, read_real, fake))
+        floors.append(metrics.face_report(enc, read_real, other))
     out: dict = {"n_samples": n, "repeats": repeats}
     for prefix, rows in (("", reports), ("floor_", floors)):
         for key in rows[0]:

@@ -142,15 +142,25 @@ def total_variation(p, q) -> float:
     return float(0.5 * np.abs(p / p.sum() - q / q.sum()).sum())
 
 
-def face_report(enc, real: Tensor, fake: Tensor, k: int = 3) -> dict[str, float]:
+def face_report(enc, real: Tensor | dict, fake: Tensor | dict, k: int = 3) -> dict[str, float]:
     """Compare generated faces with real ones in the domain encoder's space (``enc``: a DomainEncoder).
 
+    ``real`` and ``fake``: images, or what ``encoder.read_out`` already returned for them (so that a notebook
+    that reads the same real faces against several sets reads them once).
     Returns precision, recall, density, coverage (k-NN manifolds), FID, and the total variation between
     the skin-tone histograms the encoder reads. Taught in 03_dcgan_faces, section 5.
     """
     from course_lib import encoder
 
-    ro_real, ro_fake = encoder.read_out(enc, real), encoder.read_out(enc, fake)
+    def read(x, name: str) -> dict:
+        if isinstance(x, dict):
+            if not {"features", "tone"} <= x.keys():
+                raise ValueError(f"{name} must be images or an encoder.read_out result (with 'features' and 'tone'), "
+                                 f"got a dict with keys {sorted(x)}")
+            return x
+        return encoder.read_out(enc, x)
+
+    ro_real, ro_fake = read(real, "real"), read(fake, "fake")
     report = precision_recall(ro_real["features"], ro_fake["features"], k=k)
     report["fid"] = fid(ro_real["features"], ro_fake["features"])
     report["tone_tv"] = total_variation(tone_histogram(ro_real["tone"]), tone_histogram(ro_fake["tone"]))

@@ -158,7 +158,11 @@ def minibatch_std(x: torch.Tensor, group_size: int = 4) -> torch.Tensor:
     B, C, H, W = x.shape
     g = math.gcd(B, group_size)
     y = x.float().reshape(B // g, g, C, H, W)  # (groups, g, C, H, W)
-    std = (y.var(dim=1, unbiased=False) + 1e-8).sqrt()  # (groups, C, H, W): std over each group's samples
+    # the variance as the mean square deviation, written out: torch's var over this (not innermost) dimension is
+    # about 5x slower on a CPU, forward and backward (6.8 vs 1.5 ms for D's last 64 x 128 x 4 x 4 features on
+    # 2 AMD EPYC cores), which made the fast recipe's training step about 15 % slower
+    var = (y - y.mean(dim=1, keepdim=True)).square().mean(dim=1)
+    std = (var + 1e-8).sqrt()  # (groups, C, H, W): std over each group's samples
     s = std.mean(dim=(1, 2, 3)).repeat_interleave(g)  # (B,): one number per group, given to each of its samples
     return torch.cat([x, s[:, None, None, None].expand(B, 1, H, W).to(x.dtype)], dim=1)
 

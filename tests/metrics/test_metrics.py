@@ -245,3 +245,16 @@ def test_feature_scores_can_use_a_fid_and_precision_recall_of_ones_own():
         metrics.feature_scores(real, fake, kid_subset_size=100, fid_fn=lambda r, f: float("nan"))
     with pytest.raises(ValueError, match=r"pr_fn's recall must be a finite number in \[0, 1\]"):
         metrics.feature_scores(real, fake, kid_subset_size=100, pr_fn=lambda r, f, k: (0.5, 1.5))
+
+
+def test_face_report_takes_images_or_their_read_outs_alike(shipped_encoder):
+    from course_lib import encoder
+
+    real = data.face_batches(60, size=32, seed=9000, makeup=0.5)(0)
+    fake = data.face_batches(60, size=32, seed=9500, makeup=0.5)(0).flip(-1)
+    from_images = metrics.face_report(shipped_encoder, real, fake)
+    read_real = encoder.read_out(shipped_encoder, real)
+    assert metrics.face_report(shipped_encoder, read_real, encoder.read_out(shipped_encoder, fake)) == from_images
+    assert metrics.face_report(shipped_encoder, read_real, fake) == from_images
+    with pytest.raises(ValueError, match="real must be images or an encoder.read_out result"):
+        metrics.face_report(shipped_encoder, {"tone": read_real["tone"]}, fake)
