@@ -1,13 +1,14 @@
 #!/usr/bin/env python
-"""Minibatch standard deviation on a CPU: the library's written-out variance against torch's ``var``, same run, alternating.
+"""Minibatch standard deviation on a CPU: the library's written-out variance against torch's ``var``, alternating.
 
 ``models.minibatch_std`` computes each group's variance as the mean square deviation; the baseline is the same
 function with ``torch.var(dim=1, unbiased=False)``, which reduces over a dimension that is not the innermost one
 and is several times slower on a CPU. Two timings, each alternating baseline and library with the same threads:
 the layer alone (forward + backward on D's last 4 x 4 features at 32 px, batch 64) and a whole training step of
-the fast recipe (``train.recipes.FAST``, 32 px, width 32, batch 64: notebook 03's run), on one pre-rendered batch.
+the fast recipe (``train.recipes.FAST``, width 32, batch 64; at 32 px notebook 03's run, at ``--size 64`` the shipped
+``dcgan64``'s), on one pre-rendered batch.
 Prints the medians and their ratio (baseline / library: > 1 means the library is faster). The two agree to 1e-6.
-Usage: .venv/bin/python benchmarks/bench_mbstd.py [--repeats 5] [--steps 20] [--threads 2]
+Usage: .venv/bin/python benchmarks/bench_mbstd.py [--repeats 5] [--steps 20] [--size 32] [--threads 2]
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ def var_minibatch_std(x: torch.Tensor, group_size: int = 4) -> torch.Tensor:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = setup(__doc__, argv, repeats=5, steps=20)
+    args = setup(__doc__, argv, repeats=5, steps=20, size=32)
     x = torch.randn(64, 128, 4, 4).contiguous(memory_format=torch.channels_last).requires_grad_(True)
     gap = (models.minibatch_std(x) - var_minibatch_std(x)).abs().max().item()
     assert gap < 1e-5, f"the two implementations disagree by {gap}"
@@ -43,17 +44,19 @@ def main(argv: list[str] | None = None) -> int:
                 fn(x).sum().backward()
         return run
 
-    batch = data.face_batches(batch_size=64, size=32, seed=1)(0)
+    batch = data.face_batches(batch_size=64, size=args.size, seed=1)(0)
 
     def step(fn):
         def run():
             torch.manual_seed(0)
-            G, D = train.recipes.FAST.models(size=32, width=32, mbstd_fn=fn)
+            G, D = train.recipes.FAST.models(size=args.size, width=32, mbstd_fn=fn)
             cfg = train.recipes.FAST.config(steps=args.steps, batch_size=64, log_every=10_000)
             train.fit(G, D, lambda s: batch, cfg, progress=False)
         return run
 
-    for what, make, per in (("layer, forward + backward (ms)", layer, 50), ("fast-recipe training step (ms)", step, args.steps)):
+    cases = (("layer, forward + backward (ms)", layer, 50),
+             (f"fast-recipe step, {args.size} px (ms)", step, args.steps))
+    for what, make, per in cases:
         make(var_minibatch_std)(), make(models.minibatch_std)()  # warm-up
         times: dict[str, list[float]] = {"torch var": [], "library": []}
         for _ in range(args.repeats):
