@@ -129,13 +129,19 @@ class DCGANGenerator(nn.Module):
         if self.output == "last":
             return self.net(z[:, :, None, None])
         layers = list(self.net)
-        h = nn.Sequential(*layers[: self.n_stem])(z[:, :, None, None])  # (B, ch, 4, 4)
+        h = _run(layers[: self.n_stem], z[:, :, None, None])  # (B, ch, 4, 4)
         img = self.to_rgb[0](h)
         for block, to_rgb in zip(layers[self.n_stem : -1 - self.n_head], self.to_rgb[1:]):  # 8 px, ..., size / 2
             h = block(h)
             img = _up2(img) + to_rgb(h)
-        head = nn.Sequential(*layers[-1 - self.n_head : -1])  # the top resolution's conv is its toRGB
-        return torch.tanh(_up2(img) + head(h))
+        return torch.tanh(_up2(img) + _run(layers[-1 - self.n_head : -1], h))  # the top conv is its own toRGB
+
+
+def _run(layers: list[nn.Module], x: torch.Tensor) -> torch.Tensor:
+    """Apply ``layers`` in order (a slice of ``DCGANGenerator.net``, without wrapping it in a new module)."""
+    for layer in layers:
+        x = layer(x)
+    return x
 
 
 def _up2(img: torch.Tensor) -> torch.Tensor:
