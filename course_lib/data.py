@@ -185,7 +185,7 @@ def paired_faces(n: int, size: int = 64, seed: int = 0) -> dict:
     """Return ``n`` pairs of the same identity without and with makeup (pix2pix-style supervision).
 
     Keys: ``bare``, ``made_up`` (tensors ``(n, 3, H, W)`` in [-1, 1]), ``masks`` (of the bare face; the same
-    geometry), ``style`` (``(n, 15)`` vectors), ``tone`` ``(n,)``. Taught in 05_makeup_transfer, section 1.
+    geometry), ``style`` (``(n, 18)`` vectors), ``tone`` ``(n,)``. Taught in 05_makeup_transfer, section 1.
     """
     from course_lib import faces
 
@@ -203,7 +203,7 @@ def transfer_triplets(n: int, size: int = 64, seed: int = 0, start: int = 0) -> 
     ``source`` is a bare face, ``reference`` another person wearing makeup, and ``target`` is the source
     identity rendered wearing the reference's makeup: exactly what a perfect transfer would output.
     Keys: ``source``, ``reference``, ``target`` (``(n, 3, H, W)`` in [-1, 1]), ``masks`` (of the target, which
-    are the source's), ``reference_masks``, ``style`` ``(n, 15)``, ``tone`` (the source's Monk tone).
+    are the source's), ``reference_masks``, ``style`` ``(n, 18)``, ``tone`` (the source's Monk tone).
     Triplet ``i`` is a pure function of (``seed``, ``start + i``); a training stream takes ``start = step * n``.
     Taught in 05_makeup_transfer, section 2.
     """
@@ -258,7 +258,7 @@ def face_batches(batch_size: int, size: int = 64, seed: int = 0, makeup: bool | 
                  world: int = 1) -> Callable[[int], Tensor | tuple[Tensor, Tensor]]:
     """Return ``batch(step) -> (batch_size, 3, size, size)`` of SynthFaces for ``train.fit``.
 
-    With ``with_style`` each batch is ``(images, styles)``, the styles as ``(batch_size, 15)`` vectors
+    With ``with_style`` each batch is ``(images, styles)``, the styles as ``(batch_size, 18)`` vectors
     (``makeup.VECTOR_FIELDS``): the conditions of 04_conditional_gan.
 
     Batch ``step`` holds faces ``step * batch_size ...``, so a resumed run sees exactly the batches it would

@@ -64,7 +64,7 @@ def test_synthfaces_dataset_batches_through_a_dataloader():
 def test_synthfaces_labels_and_cache():
     ds = data.SynthFaces(6, size=32, seed=2, with_labels=True, cache=True)
     item = ds[1]
-    assert item["image"].shape == (3, 32, 32) and item["style"].shape == (15,) and 1 <= float(item["tone"]) <= 10
+    assert item["image"].shape == (3, 32, 32) and item["style"].shape == (18,) and 1 <= float(item["tone"]) <= 10
     assert item["masks"]["lips"].shape == (1, 32, 32)
     fresh = data.SynthFaces(6, size=32, seed=2, with_labels=True)[1]
     assert torch.equal(item["image"], fresh["image"])
@@ -119,7 +119,7 @@ def test_triplet_targets_equal_direct_renders():
 
 def test_paired_faces_share_identity():
     p = data.paired_faces(4, size=32, seed=3)
-    assert p["bare"].shape == p["made_up"].shape == (4, 3, 32, 32) and p["style"].shape == (4, 15)
+    assert p["bare"].shape == p["made_up"].shape == (4, 3, 32, 32) and p["style"].shape == (4, 18)
     # bare skin outside every makeup zone (blush, eyeshadow, liner) is the same pixel in both faces
     skin = (p["masks"]["skin"] > 0.99) & (p["masks"]["cheeks"] == 0) & (p["masks"]["eyeshadow"] == 0) & (p["masks"]["liner"] == 0)
     assert (p["bare"] - p["made_up"])[skin.expand_as(p["bare"])].abs().max() <= 2 / 255 + 1e-6

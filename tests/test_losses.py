@@ -163,9 +163,9 @@ def test_style_weights_weigh_colours_by_their_opacity():
                                        makeup.MakeupStyle().to_vector()]))  # the second face wears nothing
     weight = makeup.style_weights(style)
     # by hand, from VECTOR_FIELDS: lip_r/g/b weigh lip_opacity, eyeshadow_r/g/b eyeshadow_opacity, blush_r/g/b
-    # blush_opacity; every other entry weighs 1
+    # blush_opacity, eyeliner_r/g/b eyeliner_opacity; every other entry weighs 1
     expected = torch.ones_like(style)
-    for colour, opacity in (("lip", "lip"), ("eyeshadow", "eyeshadow"), ("blush", "blush")):
+    for colour, opacity in (("lip", "lip"), ("eyeshadow", "eyeshadow"), ("blush", "blush"), ("eyeliner", "eyeliner")):
         for c in "rgb":
             expected[:, makeup.VECTOR_FIELDS.index(f"{colour}_{c}")] = style[:, makeup.VECTOR_FIELDS.index(f"{opacity}_opacity")]
     torch.testing.assert_close(weight, expected)
@@ -177,7 +177,7 @@ def test_style_weights_weigh_colours_by_their_opacity():
     for bad in (0.0, -1.0, float("nan")):
         with pytest.raises(ValueError, match="lip_weight must be a positive number"):
             makeup.style_weights(style, lip_weight=bad)
-    with pytest.raises(ValueError, match=r"style must be a tensor \(B, 15\) of style vectors, got \(2, 14\)"):
+    with pytest.raises(ValueError, match=r"style must be a tensor \(B, 18\) of style vectors, got \(2, 14\)"):
         makeup.style_weights(style[:, :14])
 
 

@@ -18,7 +18,7 @@ def _zones(masks):
 
 
 def test_composite_computes_what_apply_makeup_computes(pairs):
-    styles = [makeup.MakeupStyle.from_vector(v.numpy()) for v in pairs["style"]]  # eyeliner black, as in the vector
+    styles = [makeup.MakeupStyle.from_vector(v.numpy()) for v in pairs["style"]]  # the eyeliner in its own colour
     expected = makeup.apply_makeup(pairs["bare"], _zones(pairs["masks"]), styles, intensity=0.7)
     got = makeup.composite((pairs["bare"] + 1) / 2, _zones(pairs["masks"]), pairs["style"], 0.7) * 2 - 1
     assert (got - expected).abs().max() < 1e-5
@@ -35,7 +35,7 @@ def test_composite_is_differentiable_in_the_masks(pairs):
 
 
 def test_params_from_vector_rejects_a_wrong_shape():
-    with pytest.raises(ValueError, match=r"\(B, 15\)"):
+    with pytest.raises(ValueError, match=r"\(B, 18\)"):
         makeup.params_from_vector(torch.zeros(2, 14))
 
 
@@ -43,17 +43,17 @@ def test_tryon_generator_shapes_and_exact_zero_opacity():
     G = models.TryOnGenerator().eval()
     torch.nn.init.normal_(G.rgb_head.weight)  # a residual that would show if it leaked
     x = torch.rand(3, 3, 64, 64) * 2 - 1
-    style = torch.rand(3, 15)
+    style = torch.rand(3, 18)
     out, masks = G(x, style, return_masks=True)
     assert out.shape == x.shape and set(masks) == set(models.MASK_REGIONS) and masks["lips"].shape == (3, 1, 64, 64)
     bare = style.clone()
-    bare[:, [3, 8, 13, 14]] = 0  # no product worn: the face must come back unchanged
+    bare[:, [3, 8, 13, 17]] = 0  # no product worn: the face must come back unchanged
     assert (G(x, bare) - x).abs().max() < 1e-5
     assert (G(x, style, intensity=0.0) - x).abs().max() < 1e-5
     with pytest.raises(ValueError, match="style|cond"):
         G(x, torch.rand(3, 14))
     with pytest.raises(ValueError, match="64 x 64"):
-        G(torch.rand(1, 3, 32, 32), torch.rand(1, 15))
+        G(torch.rand(1, 3, 32, 32), torch.rand(1, 18))
 
 
 def test_reference_generator_starts_as_the_identity_and_checks_inputs():
@@ -73,7 +73,7 @@ def test_patch_discriminator_and_style_encoder_shapes():
     with pytest.raises(ValueError, match=r"\(B, 21, H, W\)"):
         D(torch.rand(2, 3, 64, 64))
     s = models.StyleEncoder()(torch.rand(4, 3, 64, 64) * 2 - 1)
-    assert s.shape == (4, 15) and s.min() >= 0 and s.max() <= 1
+    assert s.shape == (4, 18) and s.min() >= 0 and s.max() <= 1
 
 
 def test_histogram_match_agrees_with_scikit_image_and_keeps_ranks():
@@ -273,7 +273,7 @@ def test_layered_transfer_shapes_and_what_it_changes():
     assert made.shape == bare.shape == (2, 3, 64, 64) and set(masks) == set(models.PARSE_REGIONS)
     assert made.min() >= -1 and made.max() <= 1 and torch.isfinite(made).all()
     style, bare2 = L.read_style(tri["reference"], {k: tri["reference_masks"][k] for k in models.PARSE_REGIONS})
-    assert style.shape == (2, 15) and bare2.shape == (2, 3, 64, 64)
+    assert style.shape == (2, 18) and bare2.shape == (2, 3, 64, 64)
     with pytest.raises(ValueError, match="reference must be 64 x 64"):
         L.read_style(torch.zeros(1, 3, 32, 32))
 

@@ -19,12 +19,15 @@ def test_the_table_scores_each_method_per_group_and_tells_them_apart(capsys):
     assert sum(r[2] == "worst/best" for r in lines) == 2
 
 
-def test_the_vector_floor_is_near_zero_except_on_the_lids(capsys):
-    # The layer model given the true masks and style vector: only the eyeliner's colour (not in the vector) is missing.
-    assert transfer_table.main(["--seeds", "97", "--n", "40", "--methods", "vector"]) == 0
-    row = next(line.split() for line in capsys.readouterr().out.splitlines() if line.split()[1:3] == ["vector", "all"])
-    lips, lids, cheeks = (float(row[i]) for i in (4, 7, 10))
-    assert lips < 0.3 and cheeks < 0.3 < lids < 2.0, row
+def test_the_vector_floor_is_near_zero_and_a_black_liner_raises_the_lids(capsys):
+    # The layer model given the true masks and style vector: every region near zero (8-bit rounding). With every
+    # liner painted black (the vector without the eyeliner's colour) the lids' error is the vector's own.
+    assert transfer_table.main(["--seeds", "97", "--n", "40", "--methods", "vector", "black-liner"]) == 0
+    rows = {line.split()[1]: line.split() for line in capsys.readouterr().out.splitlines() if line.split()[2:3] == ["all"]}
+    lips, lids, cheeks = (float(rows["vector"][i]) for i in (4, 7, 10))
+    assert max(lips, lids, cheeks) < 0.3, rows["vector"]
+    black = [float(rows["black-liner"][i]) for i in (4, 7, 10)]
+    assert black[0] == lips and black[2] == cheeks and black[1] > 2 * lids and black[1] > 0.4, rows["black-liner"]
 
 
 def test_the_table_refuses_too_few_triplets():

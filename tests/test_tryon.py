@@ -133,9 +133,9 @@ def test_intensity_zero_and_no_regions_return_the_source(nets, faces):
 
 
 def test_switch_scales_and_zeroes_the_right_opacities():
-    style = torch.ones(1, 15)
+    style = torch.ones(1, 18)
     out = tryon.switch(style, 0.5, ("lips",))
-    assert out[0, 3] == 0.5 and out[0, [8, 13, 14]].abs().sum() == 0 and out[0, 0] == 1  # colours untouched
+    assert out[0, 3] == 0.5 and out[0, [8, 13, 17]].abs().sum() == 0 and out[0, 0] == 1  # colours untouched
 
 
 def test_a_photo_changes_only_inside_the_face_crop(nets):

@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO))
 
 import torch  # noqa: E402
 
-from course_lib import checkpoints, config, data, device as dev, encoder, metrics, models, train  # noqa: E402
+from course_lib import checkpoints, config, data, device as dev, encoder, makeup, metrics, models, train  # noqa: E402
 
 
 def log(msg: str) -> None:
@@ -136,7 +136,7 @@ def build_dcgan64(fast: bool, directory: Path, command: str) -> None:
     log(f"dcgan64: {scores} -> {entry.file} ({entry.bytes / 1e6:.2f} MB)")
 
 
-CGAN64 = {"z_dim": 100, "cond_dim": 15, "size": 64, "width": 32, "cond_from": 2}  # style steers the 16 px blocks on
+CGAN64 = {"z_dim": 100, "cond_dim": len(makeup.VECTOR_FIELDS), "size": 64, "width": 32, "cond_from": 2}  # style steers the 16 px blocks on
 CGAN64_RECIPE = train.recipes.FAST
 
 

@@ -7,16 +7,16 @@ worst/best group ratio per region: the table notebook 05 (section 6) computes on
 
 The ``vector`` method is no model: the layer model (``makeup.composite``) given the source's true masks and the true
 style *vector*. It is the floor of every method that carries the makeup as a style vector (the try-on from a shade
-or from a reference): the vector holds the eyeliner's opacity but not its colour, so the layer model paints the
-catalogue's black liner where the reference wore navy or brown, and only the lids' error is far from zero. On 300
-triplets of seed 97 (``--seeds 97 --n 300 --methods vector``) it scores the lids 0.38 / 0.54 / 0.88 dE2000 (light /
-medium / deep); the same layer model given each liner's colour as well scores 0.20 / 0.17 / 0.20, and with the 8-bit
-rounding exactly the target. So a vector-conditioned model's lids carry a tone-unfair error of the vector's own.
+or from a reference): near zero in every region, so what such a method scores is its own error. ``black-liner`` is
+the same with every eyeliner's colour set to the catalogue's black, as when the vector held the liner's opacity but
+not its colour (the references wear black, navy or brown): the lids then carry an error of the vector's own, and an
+unfair one (on 300 triplets of seed 97, 0.38 / 0.54 / 0.88 dE2000 on light / medium / deep skin, against 0.20 /
+0.17 / 0.20 with the liner's colour).
 
 Usage:
     .venv/bin/python tools/transfer_table.py --seeds 99 7 123 --n 500
     .venv/bin/python tools/transfer_table.py --seeds 98 --n 240 --methods shade reference
-    .venv/bin/python tools/transfer_table.py --seeds 97 --n 300 --methods vector
+    .venv/bin/python tools/transfer_table.py --seeds 97 --n 300 --methods vector black-liner
 """
 from __future__ import annotations
 
@@ -31,26 +31,42 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from course_lib import data, makeup, metrics, tryon  # noqa: E402
 
+
+
+def _black_liner(held: dict) -> torch.Tensor:
+    """The true style vectors with every eyeliner's colour set to the catalogue's black."""
+    style = held["style"].clone()
+    style[:, makeup.COLOUR_SLICE["eyeliner"]] = torch.tensor(makeup.shade("black", "eyeliner"))
+    return style
+
+
+def _layers(held: dict, style: torch.Tensor) -> torch.Tensor:
+    """The layer model on the sources, with their true masks, wearing ``style``; in [-1, 1]."""
+    return makeup.composite((held["source"] + 1) / 2, held["masks"], style) * 2 - 1
+
+
 # method -> (models, held-out triplets) -> made-up sources in [-1, 1]
 METHODS = {
     "nothing": lambda nets, held: held["source"],
-    "vector": lambda nets, held: makeup.composite((held["source"] + 1) / 2, held["masks"], held["style"]) * 2 - 1,
+    "vector": lambda nets, held: _layers(held, held["style"]),
+    "black-liner": lambda nets, held: _layers(held, _black_liner(held)),
     "shade": lambda nets, held: nets.G(held["source"], held["style"]),
     "reference": lambda nets, held: tryon.apply_reference(held["source"], held["reference"], nets=nets),
     "layered": lambda nets, held: tryon.apply_reference(held["source"], held["reference"], method="layered", nets=nets),
     "beautygan": lambda nets, held: tryon.apply_reference(held["source"], held["reference"], method="beautygan", nets=nets),
 }
+NO_MODEL = {"nothing", "vector", "black-liner"}  # methods that need no checkpoint
 REGIONS = metrics.transfer.REGIONS
 
 
 def table(scores: dict, method: str, seed: int) -> list[str]:
     """The lines for one method on one seed: all faces (mean ± standard error), each tone group, worst/best."""
     groups = metrics.summarise(scores, by_group=True)
-    lines = [f"{seed:>5} {method:<10} {row['group']:<7} {row['n']:>4} "
+    lines = [f"{seed:>5} {method:<11} {row['group']:<7} {row['n']:>4} "
              + " ".join(f"{row[r]:6.2f} ± {row[r + '_se']:4.2f}" for r in REGIONS) + f"  {row['ssim_outside']:.4f}"
              for row in metrics.summarise(scores) + groups]
     ratios = [max(g[r] for g in groups) / min(g[r] for g in groups) for r in REGIONS]
-    lines.append(f"{seed:>5} {method:<10} {'worst/best':<12} " + " ".join(f"{v:13.2f}" for v in ratios))
+    lines.append(f"{seed:>5} {method:<11} {'worst/best':<12} " + " ".join(f"{v:13.2f}" for v in ratios))
     return lines
 
 
@@ -65,8 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--n must be at least 2 (a standard error needs two faces), got {args.n}")
     if args.threads:
         torch.set_num_threads(args.threads)
-    nets = tryon.load_models()
-    print(f"{'seed':>5} {'method':<10} {'group':<7} {'n':>4} " + " ".join(f"{r:>13}" for r in REGIONS) + "  SSIM outside")
+    nets = None if NO_MODEL.issuperset(args.methods) else tryon.load_models()
+    print(f"{'seed':>5} {'method':<11} {'group':<7} {'n':>4} " + " ".join(f"{r:>13}" for r in REGIONS) + "  SSIM outside")
     for seed in args.seeds:
         held = data.transfer_triplets(args.n, seed=seed)
         for method in args.methods:

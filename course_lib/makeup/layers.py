@@ -21,9 +21,9 @@ import numpy as np
 import torch
 
 from course_lib import validate
-from course_lib.colour import hex_to_rgb, linear_to_srgb, luminance, srgb_to_linear
+from course_lib.colour import linear_to_srgb, luminance, srgb_to_linear
 from course_lib.makeup.catalogue import (
-    CATALOGUE, COLOUR_SLICE, EXTENT_INDEX, EXTENT_MIN, OPACITY_INDEX, SHINE_INDEX, VECTOR_FIELDS, MakeupStyle,
+    COLOUR_SLICE, EXTENT_INDEX, EXTENT_MIN, OPACITY_INDEX, SHINE_INDEX, VECTOR_FIELDS, MakeupStyle,
 )
 
 
@@ -123,31 +123,26 @@ def _masked_mean(y: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     return (y * m).sum((2, 3), keepdim=True) / m.sum((2, 3), keepdim=True).clamp_min(1e-6)
 
 
-def params_from_vector(style: torch.Tensor, eyeliner: torch.Tensor | None = None) -> dict[str, dict[str, torch.Tensor]]:
-    """Each product's layer parameters from style vectors ``(B, 15)`` (``VECTOR_FIELDS``), differentiably: colour
+def params_from_vector(style: torch.Tensor) -> dict[str, dict[str, torch.Tensor]]:
+    """Each product's layer parameters from style vectors ``(B, 18)`` (``VECTOR_FIELDS``), differentiably: colour
     ``(B, 3, 1, 1)`` in linear light, opacity (0 where not worn), the lipstick's shine and the eyeshadow's extent
-    ``(B, 1, 1, 1)``. The vector holds no eyeliner colour: ``eyeliner`` ``(B, 3)`` sRGB gives it, else catalogue black.
-    The one builder of layer parameters: ``apply_makeup`` passes its styles' vectors and eyeliner colours.
+    ``(B, 1, 1, 1)``. The one builder of layer parameters: ``apply_makeup`` passes its styles' vectors.
     Not in the notebooks: the layer model's internals."""
     if not isinstance(style, torch.Tensor) or style.dim() != 2 or style.shape[1] != len(VECTOR_FIELDS):
         raise ValueError(f"style must be a tensor (B, {len(VECTOR_FIELDS)}) of style vectors (MakeupStyle.to_vector()), "
                          f"got {tuple(style.shape) if isinstance(style, torch.Tensor) else type(style).__name__}")
-    v = style.float()[:, :, None, None]  # (B, 15, 1, 1)
-    if eyeliner is None:
-        eyeliner = torch.tensor(hex_to_rgb(CATALOGUE["eyeliner"]["black"])).expand(len(v), 3)
+    v = style.float()[:, :, None, None]  # (B, 18, 1, 1)
     params = {product: {"opacity": v[:, i:i + 1]} for product, i in OPACITY_INDEX.items()}
     for product, colour in COLOUR_SLICE.items():
         params[product]["colour"] = srgb_to_linear(v[:, colour])
-    params["eyeliner"]["colour"] = srgb_to_linear(eyeliner.to(v).view(-1, 3, 1, 1))
     params["lipstick"]["shine"] = v[:, SHINE_INDEX:SHINE_INDEX + 1]
     params["eyeshadow"]["extent"] = v[:, EXTENT_INDEX:EXTENT_INDEX + 1].clamp_min(EXTENT_MIN)
     return params
 
 
 def _style_params(styles: list[MakeupStyle]) -> dict[str, dict[str, torch.Tensor]]:
-    """``params_from_vector`` for ``MakeupStyle`` objects, their eyeliner colours included."""
-    vectors = torch.from_numpy(np.stack([s.to_vector() for s in styles]))
-    return params_from_vector(vectors, torch.tensor([s.eyeliner or (0.0, 0.0, 0.0) for s in styles]))
+    """``params_from_vector`` for ``MakeupStyle`` objects."""
+    return params_from_vector(torch.from_numpy(np.stack([s.to_vector() for s in styles])))
 
 
 def _shading(y: torch.Tensor, m: torch.Tensor, k: float) -> torch.Tensor:
@@ -187,7 +182,7 @@ def composite(x01: torch.Tensor, masks: Mapping[str, torch.Tensor], style: torch
     """The layer model on whole tensors, differentiable in the image, the masks and the style.
 
     ``x01`` ``(B, 3, H, W)`` in [0, 1]; ``masks`` maps "lips", "eyeshadow", "cheeks", "liner" to soft masks
-    ``(B, 1, H, W)`` (for example *predicted* by a try-on generator); ``style`` ``(B, 15)`` vectors. It computes
+    ``(B, 1, H, W)`` (for example *predicted* by a try-on generator); ``style`` ``(B, 18)`` vectors. It computes
     what ``apply_makeup`` computes (which crops to the made-up area and is what the renderer uses), on every pixel,
     so gradients reach the masks: 05_makeup_transfer's try-on generator learns where makeup goes through it.
     Taught in 05_makeup_transfer, section 1.
@@ -322,13 +317,13 @@ def bare_estimate(image, masks: Mapping, tint: torch.Tensor | None = None):
 
 
 def fit_style(image, bare, masks: Mapping, steps: int = 150, lr: float = 0.05) -> torch.Tensor:
-    """Read the makeup a face wears as a style vector ``(B, 15)`` by fitting the layer model to it:
+    """Read the makeup a face wears as a style vector ``(B, 18)`` by fitting the layer model to it:
 
         s* = argmin_s  sum_p w_p | composite(bare, masks, s) - image |_1,p      w = max(1[lips > 0.02], eyeshadow, cheeks, liner)
 
     with s = sigmoid(theta), theta from 0 (every entry starts at 0.5), ``steps`` steps of Adam at ``lr``.
     ``bare``: the same face without makeup (``bare_estimate``); ``masks``: its "lips", "eyeshadow", "cheeks" and
-    "liner" masks. No network and no labels: the same 15 numbers the renderer used, recovered as well as the
+    "liner" masks. No network and no labels: the same 18 numbers the renderer used, recovered as well as the
     bare face is known. Deterministic; runs with gradients on even inside ``torch.no_grad()`` or
     ``torch.inference_mode()``.
     Taught in 05_makeup_transfer, section 3.

@@ -6,6 +6,7 @@ from torch import nn
 from torch.nn.utils import parametrizations
 
 from course_lib import validate
+from course_lib.makeup.catalogue import VECTOR_FIELDS
 from course_lib.models.common import check_positive
 from course_lib.models.dcgan import n_blocks
 
@@ -68,7 +69,7 @@ def check_cond(cond: torch.Tensor, batch: int, cond_dim: int) -> torch.Tensor:
 class ConditionalGenerator(nn.Module):
     """(z, c) -> image: a DCGAN generator whose input is [z, c] and whose batch norms are FiLM(c).
 
-    For 64 px, width 32: [z, c] (B, 115, 1, 1) -> (B, 256, 4, 4) -> (B, 128, 8, 8) -> (B, 64, 16, 16)
+    For 64 px, width 32: [z, c] (B, 118, 1, 1) -> (B, 256, 4, 4) -> (B, 128, 8, 8) -> (B, 64, 16, 16)
     -> (B, 32, 32, 32) -> (B, 3, 64, 64).
     ``cond_from`` = k > 0 lets the condition in only from block k on (block 0 makes the 4x4 map): the coarse
     blocks, where a face's shape and hair take form, see z alone, so a change of makeup cannot move them;
@@ -76,7 +77,7 @@ class ConditionalGenerator(nn.Module):
     Taught in 04_conditional_gan, section 3.
     """
 
-    def __init__(self, z_dim: int = 100, cond_dim: int = 15, size: int = 64, width: int = 32, cond_from: int = 0):
+    def __init__(self, z_dim: int = 100, cond_dim: int = len(VECTOR_FIELDS), size: int = 64, width: int = 32, cond_from: int = 0):
         super().__init__()
         check_positive(z_dim=z_dim, cond_dim=cond_dim, width=width)
         n = n_blocks(size)
@@ -122,7 +123,7 @@ class ConditionalDiscriminator(nn.Module):
     Taught in 04_conditional_gan, section 3.
     """
 
-    def __init__(self, cond_dim: int = 15, size: int = 64, width: int = 32, mode: str = "projection",
+    def __init__(self, cond_dim: int = len(VECTOR_FIELDS), size: int = 64, width: int = 32, mode: str = "projection",
                  regress: bool = False):
         super().__init__()
         if mode not in ("projection", "concat"):

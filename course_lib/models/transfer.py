@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrizations
 
-from course_lib.makeup import OPACITY_INDEX, PRODUCT_MASK
+from course_lib.makeup import OPACITY_INDEX, PRODUCT_MASK, VECTOR_FIELDS
 from course_lib.models.common import check_positive
 from course_lib.models.conditional import FiLM, check_cond
 
@@ -83,7 +83,7 @@ class TryOnGenerator(_UNet):
     Taught in 05_makeup_transfer, section 4.
     """
 
-    def __init__(self, width: int = 16, cond_dim: int = 15, size: int = 64, residual: float = 0.05):
+    def __init__(self, width: int = 16, cond_dim: int = len(VECTOR_FIELDS), size: int = 64, residual: float = 0.05):
         super().__init__()
         check_positive(width=width, cond_dim=cond_dim, size=size)
         w = width
@@ -123,12 +123,12 @@ class TryOnGenerator(_UNet):
 
 
 class StyleEncoder(nn.Module):
-    """Reference face (B, 3, 64, 64) -> its makeup as a style vector (B, 15) in [0, 1] (``makeup.VECTOR_FIELDS``).
+    """Reference face (B, 3, 64, 64) -> its makeup as a style vector (B, 18) in [0, 1] (``makeup.VECTOR_FIELDS``).
 
     Taught in 05_makeup_transfer, section 4.
     """
 
-    def __init__(self, width: int = 16, cond_dim: int = 15, size: int = 64):
+    def __init__(self, width: int = 16, cond_dim: int = len(VECTOR_FIELDS), size: int = 64):
         super().__init__()
         check_positive(width=width, cond_dim=cond_dim, size=size)
         self.size, self.cond_dim = size, cond_dim
@@ -175,11 +175,11 @@ class LayeredTransfer(nn.Module):
         masks:      P(x), P(y)                           the region parser (the only trained part)
         y_A       = makeup.bare_estimate(y, P(y), t)     the reference with its makeup taken off (flat skin; lips
                                                          the skin times t, the natural lip tint of bare faces)
-        s         = makeup.fit_style(y, y_A, P(y))       the 15 numbers that re-make y from y_A (analysis by synthesis)
+        s         = makeup.fit_style(y, y_A, P(y))       the 18 numbers that re-make y from y_A (analysis by synthesis)
         x_B       = makeup.composite(x, P(x), s)         the source wearing them
 
     BeautyGAN's cycle loss asks that putting the makeup back on y_A gives y; here the makeup is the layer model's
-    15 numbers, so that reconstruction can be solved for s directly, and the output can change nothing but the
+    18 numbers, so that reconstruction can be solved for s directly, and the output can change nothing but the
     products. No target and no style label is ever used. ``fit_steps`` trades time for accuracy of the read-out,
     which is most of the cost (about 0.36 s for one reference at 150 steps on 2 CPU cores: benchmarks/bench_tryon.py).
     Taught in 05_makeup_transfer, section 3.
@@ -193,7 +193,7 @@ class LayeredTransfer(nn.Module):
         self.register_buffer("lip_tint", torch.ones(3))  # makeup.lip_tint of the training's bare faces
 
     def read_style(self, reference: torch.Tensor, masks: dict[str, torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return (style vectors (B, 15), the bare estimate y_A (B, 3, H, W) in [-1, 1]) of ``reference``.
+        """Return (style vectors (B, 18), the bare estimate y_A (B, 3, H, W) in [-1, 1]) of ``reference``.
 
         ``masks``: the reference's regions (``PARSE_REGIONS``); the parser's when None."""
         from course_lib import makeup

@@ -117,7 +117,7 @@ def train_tryon(cfg: TransferConfig, run_dir=None, callback=None) -> tuple[TryOn
     """
     torch.manual_seed(cfg.seed)
     G = TryOnGenerator(width=cfg.width, size=cfg.size)
-    D = PatchDiscriminator(in_ch=3 + 3 + 15)  # D sees (source, output, style): a conditional PatchGAN
+    D = PatchDiscriminator(in_ch=3 + 3 + len(makeup.VECTOR_FIELDS))  # D sees (source, output, style): a conditional PatchGAN
     opt_G, opt_D = _adam(G, cfg.lr_G, cfg), _adam(D, cfg.lr_D, cfg)
     scheds = [_warmup_cosine(opt, cfg) for opt in (opt_G, opt_D)] if cfg.lr_decay else []
 

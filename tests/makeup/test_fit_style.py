@@ -52,7 +52,7 @@ def test_fit_style_is_deterministic_and_works_under_no_grad_and_inference_mode(w
         b = makeup.fit_style(made[:3], bare[:3], three, steps=20)
     with torch.inference_mode():  # even tensors made in inference mode
         c = makeup.fit_style(made[:3].clone(), bare[:3].clone(), {k: v.clone() for k, v in three.items()}, steps=20)
-    assert torch.equal(a, b) and torch.equal(a, c) and a.shape == (3, 15) and not a.requires_grad
+    assert torch.equal(a, b) and torch.equal(a, c) and a.shape == (3, 18) and not a.requires_grad
     assert ((a >= 0) & (a <= 1)).all()
 
 
@@ -76,14 +76,14 @@ def test_bare_estimate_fills_the_made_up_area_with_the_skin_around_it(worn):
 
 
 def test_histogram_loss_optimum_copies_the_references_skin_but_the_layer_cycle_does_not():
-    """The lesson of notebook 05, section 3, on 24 held-out triplets: fitting the 15 numbers to the histogram
+    """The lesson of notebook 05, section 3, on 24 held-out triplets: fitting the 18 numbers to the histogram
     loss makes the cheeks worse than doing nothing; re-making the reference from its bare estimate does not."""
     from course_lib import losses, metrics, models
 
     tri = data.transfer_triplets(24, seed=96)
     zones = lambda m: {k: m[k] for k in models.MASK_REGIONS}  # noqa: E731
     paint = lambda s: makeup.composite((tri["source"] + 1) / 2, zones(tri["masks"]), s) * 2 - 1  # noqa: E731
-    theta = torch.zeros(24, 15, requires_grad=True)
+    theta = torch.zeros(24, 18, requires_grad=True)
     opt = torch.optim.Adam([theta], lr=0.05)
     for _ in range(60):
         loss = losses.region_histogram_loss(paint(torch.sigmoid(theta)), tri["reference"], tri["masks"], tri["reference_masks"])

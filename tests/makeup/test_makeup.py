@@ -127,8 +127,11 @@ def test_style_vector_round_trips():
     assert v.shape == (len(makeup.VECTOR_FIELDS),) and v.dtype == np.float32
     back = makeup.MakeupStyle.from_vector(v)
     np.testing.assert_allclose(back.to_vector(), v, atol=1e-6)
-    assert makeup.MakeupStyle.none().to_vector()[[3, 8, 13, 14]].sum() == 0
-    with pytest.raises(ValueError, match=r"shape \(15,\)"):
+    assert makeup.MakeupStyle.none().to_vector()[[3, 8, 13, 17]].sum() == 0
+    # every product's colour is in the vector, the eyeliner's included (a navy liner does not come back black)
+    navy = makeup.MakeupStyle(eyeliner="navy", eyeliner_opacity=0.6)
+    assert makeup.MakeupStyle.from_vector(navy.to_vector()).eyeliner == pytest.approx(makeup.shade("navy", "eyeliner"))
+    with pytest.raises(ValueError, match=r"shape \(18,\)"):
         makeup.MakeupStyle.from_vector(np.zeros(3))
     assert "lipstick #ee6352 gloss" in STYLE.describe()
 

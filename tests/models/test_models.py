@@ -143,7 +143,7 @@ def test_conditional_models_name_bad_conditions():
     G, D = models.ConditionalGenerator(cond_dim=15, size=32, width=8), models.ConditionalDiscriminator(size=32, width=8)
     with pytest.raises(ValueError, match=r"cond must be a tensor of shape \(2, 15\)"):
         G(torch.randn(2, 100), torch.rand(2, 14))
-    with pytest.raises(ValueError, match=r"cond must be a tensor of shape \(3, 15\)"):
+    with pytest.raises(ValueError, match=r"cond must be a tensor of shape \(3, 18\)"):
         D(torch.randn(3, 3, 32, 32), torch.rand(15))
     with pytest.raises(ValueError, match="mode must be 'projection' or 'concat'"):
         models.ConditionalDiscriminator(mode="film")

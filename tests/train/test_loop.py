@@ -40,7 +40,7 @@ def test_fit_records_history_and_changes_weights():
 def test_conditional_fit_trains_the_style_regressor_and_pushes_G_with_it():
     def cond_data(step):
         x = torch.rand(8, 3, 32, 32, generator=torch.Generator().manual_seed(step)) * 2 - 1
-        return x, torch.rand(8, 15, generator=torch.Generator().manual_seed(1000 + step))
+        return x, torch.rand(8, 18, generator=torch.Generator().manual_seed(1000 + step))
 
     def models_(regress):
         torch.manual_seed(0)
