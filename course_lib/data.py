@@ -203,7 +203,8 @@ def transfer_triplets(n: int, size: int = 64, seed: int = 0, start: int = 0) -> 
     ``source`` is a bare face, ``reference`` another person wearing makeup, and ``target`` is the source
     identity rendered wearing the reference's makeup: exactly what a perfect transfer would output.
     Keys: ``source``, ``reference``, ``target`` (``(n, 3, H, W)`` in [-1, 1]), ``masks`` (of the target, which
-    are the source's), ``reference_masks``, ``style`` ``(n, 18)``, ``tone`` (the source's Monk tone).
+    are the source's), ``reference_masks``, ``style`` ``(n, 18)``, ``tone`` (the source's Monk tone) and
+    ``reference_tone`` (the reference's).
     Triplet ``i`` is a pure function of (``seed``, ``start + i``); a training stream takes ``start = step * n``.
     Taught in 05_makeup_transfer, section 2.
     """
@@ -220,7 +221,7 @@ def transfer_triplets(n: int, size: int = 64, seed: int = 0, start: int = 0) -> 
     return {"source": source.images, "reference": reference.images, "target": target.images,
             "masks": target.masks, "reference_masks": reference.masks,
             "style": torch.from_numpy(np.stack([s.to_vector() for s in styles])),
-            "tone": torch.tensor([i.tone for i in src])}
+            "tone": torch.tensor([i.tone for i in src]), "reference_tone": torch.tensor([r[0].tone for r in refs])}
 
 
 # --------------------------------------------------------------------------------------------------

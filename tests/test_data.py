@@ -106,7 +106,8 @@ def test_triplet_targets_equal_direct_renders():
     for i in range(3):
         source_id = faces.sample_face(5, 2 * i, makeup=False)[0]
         style = makeup.MakeupStyle.from_vector(t["style"][i].numpy())
-        ref_style = faces.sample_face(5, 2 * i + 1)[1]
+        ref_id, ref_style = faces.sample_face(5, 2 * i + 1)
+        assert abs(float(t["tone"][i]) - source_id.tone) < 1e-5 and abs(float(t["reference_tone"][i]) - ref_id.tone) < 1e-5
         direct = faces.render(source_id, ref_style, size=32).images[0]
         assert torch.equal(t["target"][i], direct)
         assert torch.equal(t["source"][i], faces.render(source_id, size=32).images[0])
