@@ -67,16 +67,13 @@ def main(argv: list[str] | None = None) -> int:
         read_real = encoder.read_out(enc, data.face_batches(args.n, size=64, seed=9300 + i, makeup=0.5)(0))
         other = data.face_batches(args.n, size=64, seed=9400 + i, makeup=0.5)(0)
         z = torch.randn(args.n, z_dim, generator=torch.Generator().manual_seed(7300 + i))
-        samples = {"as shipped": lambda: train.generate(G, z=z),
-                   f"standing statistics ({args.standing} x 64)": lambda: train.generate(standing, z=z)}
-        for psi in (0.8, 0.6, 0.5):
-            samples[f"scale psi {psi}"] = lambda psi=psi: train.generate(G, z=z * psi)
-        for t in (2.0, 1.5, 1.0):
-            samples[f"resample t {t}"] = lambda t=t: train.generate(
-                G, z=truncated(args.n, z_dim, t, torch.Generator().manual_seed(7300 + i)))
-        samples["real vs real (floor)"] = lambda: other
-        for name, make in samples.items():
-            rows.setdefault(name, []).append(metrics.face_report(enc, read_real, make()))
+        draws = {"as shipped": (G, z), f"standing statistics ({args.standing} x 64)": (standing, z)}  # name -> (G, noise)
+        draws.update({f"scale psi {psi}": (G, z * psi) for psi in (0.8, 0.6, 0.5)})
+        draws.update({f"resample t {t}": (G, truncated(args.n, z_dim, t, torch.Generator().manual_seed(7300 + i)))
+                      for t in (2.0, 1.5, 1.0)})
+        for name, (net, noise) in draws.items():
+            rows.setdefault(name, []).append(metrics.face_report(enc, read_real, train.generate(net, z=noise)))
+        rows.setdefault("real vs real (floor)", []).append(metrics.face_report(enc, read_real, other))
         print(f"repeat {i + 1}/{args.repeats} done", file=sys.stderr, flush=True)
     print(f"dcgan64 ({entry.config['steps']} steps), {args.repeats} x {args.n} faces, mean ± sd over repeats")
     print(f"{'sampling':<34}" + "".join(f"{k:>16}" for k in KEEP))
