@@ -197,14 +197,15 @@ def paired_faces(n: int, size: int = 64, seed: int = 0) -> dict:
             "tone": torch.tensor([i.tone for i in ids])}
 
 
-def transfer_triplets(n: int, size: int = 64, seed: int = 0, start: int = 0) -> dict:
+def transfer_triplets(n: int, size: int = 64, seed: int = 0, start: int = 0, bare_reference: bool = False) -> dict:
     """Return ``n`` makeup-transfer triplets with ground truth.
 
     ``source`` is a bare face, ``reference`` another person wearing makeup, and ``target`` is the source
     identity rendered wearing the reference's makeup: exactly what a perfect transfer would output.
     Keys: ``source``, ``reference``, ``target`` (``(n, 3, H, W)`` in [-1, 1]), ``masks`` (of the target, which
     are the source's), ``reference_masks``, ``style`` ``(n, 18)``, ``tone`` (the source's Monk tone) and
-    ``reference_tone`` (the reference's).
+    ``reference_tone`` (the reference's). ``bare_reference=True`` adds ``reference_bare``: the reference's person
+    without makeup, what no transfer method is given (an oracle's input; it costs a third more rendering).
     Triplet ``i`` is a pure function of (``seed``, ``start + i``); a training stream takes ``start = step * n``.
     Taught in 05_makeup_transfer, section 2.
     """
@@ -212,16 +213,21 @@ def transfer_triplets(n: int, size: int = 64, seed: int = 0, start: int = 0) -> 
 
     n, start = validate.integer(n, "n", 1), validate.integer(start, "start", 0)
     seed, size = validate.integer(seed, "seed", 0), validate.integer(size, "size")
+    if not isinstance(bare_reference, bool):
+        raise TypeError(f"bare_reference must be True or False, got {bare_reference!r}")
     src = [p[0] for p in faces.sample_faces(seed, range(2 * start, 2 * (start + n), 2), makeup=False)]
     refs = faces.sample_faces(seed, range(2 * start + 1, 2 * (start + n), 2), makeup=True)
     styles = [r[1] for r in refs]
     source = faces.render(src, size=size)
     reference = faces.render([r[0] for r in refs], styles, size=size)
     target = faces.render(src, styles, size=size)
-    return {"source": source.images, "reference": reference.images, "target": target.images,
-            "masks": target.masks, "reference_masks": reference.masks,
-            "style": torch.from_numpy(np.stack([s.to_vector() for s in styles])),
-            "tone": torch.tensor([i.tone for i in src]), "reference_tone": torch.tensor([r[0].tone for r in refs])}
+    out = {"source": source.images, "reference": reference.images, "target": target.images,
+           "masks": target.masks, "reference_masks": reference.masks,
+           "style": torch.from_numpy(np.stack([s.to_vector() for s in styles])),
+           "tone": torch.tensor([i.tone for i in src]), "reference_tone": torch.tensor([r[0].tone for r in refs])}
+    if bare_reference:
+        out["reference_bare"] = faces.render([r[0] for r in refs], size=size).images
+    return out
 
 
 # --------------------------------------------------------------------------------------------------

@@ -116,6 +116,25 @@ def test_triplet_targets_equal_direct_renders():
     zones = sum(t["masks"][k] for k in ("lips", "eyeshadow", "cheeks", "liner")) > 0
     outside = (~zones).expand_as(t["source"])
     assert (t["target"] - t["source"])[outside].abs().max() <= 2 / 255 + 1e-6
+    assert "reference_bare" not in t  # only when asked: it costs a third more rendering
+
+
+def test_triplets_give_the_reference_bare_when_asked():
+    from course_lib import faces
+
+    t = data.transfer_triplets(3, size=32, seed=5, start=2, bare_reference=True)
+    plain = data.transfer_triplets(3, size=32, seed=5, start=2)
+    assert all(torch.equal(t[k], plain[k]) for k in ("source", "reference", "target", "style"))
+    for i in range(3):
+        ref_id, _ = faces.sample_face(5, 2 * (2 + i) + 1)
+        assert torch.equal(t["reference_bare"][i], faces.render(ref_id, size=32).images[0])
+    # the same person: outside the reference's makeup zones, the bare face is the reference's own pixels
+    zones = sum(t["reference_masks"][k] for k in ("lips", "eyeshadow", "cheeks", "liner")) > 0
+    outside = (~zones).expand_as(t["reference"])
+    assert (t["reference_bare"] - t["reference"])[outside].abs().max() <= 2 / 255 + 1e-6
+    assert (t["reference_bare"] - t["reference"])[zones.expand_as(t["reference"])].abs().mean() > 0.02
+    with pytest.raises(TypeError, match="bare_reference must be True or False, got 1"):
+        data.transfer_triplets(1, bare_reference=1)
 
 
 def test_paired_faces_share_identity():

@@ -33,3 +33,15 @@ def test_the_vector_floor_is_near_zero_and_a_black_liner_raises_the_lids(capsys)
 def test_the_table_refuses_too_few_triplets():
     with pytest.raises(SystemExit):
         transfer_table.main(["--n", "1"])
+
+
+def test_fitting_the_encoders_reading_to_the_reference_with_its_true_bare_face_reads_closer(capsys):
+    # The oracle: the layer model fitted to each reference from the style encoder's reading, given the reference's
+    # true bare face and masks. Its reading paints the sources closer to the truth in every region than the
+    # encoder's reading alone (painted the same way, so only the reading differs).
+    assert transfer_table.main(["--seeds", "97", "--n", "40", "--fit-steps", "100", "--methods", "encoder", "oracle-fit"]) == 0
+    rows = {line.split()[1]: line.split() for line in capsys.readouterr().out.splitlines() if line.split()[2:3] == ["all"]}
+    encoder, oracle = ([float(rows[m][i]) for i in (4, 7, 10)] for m in ("encoder", "oracle-fit"))
+    assert all(o < 0.8 * e for o, e in zip(oracle, encoder)), (encoder, oracle)
+    with pytest.raises(SystemExit):
+        transfer_table.main(["--fit-steps", "0", "--methods", "oracle-fit"])

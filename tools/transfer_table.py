@@ -13,10 +13,16 @@ not its colour (the references wear black, navy or brown): the lids then carry a
 unfair one (on 300 triplets of seed 97, 0.38 / 0.54 / 0.88 dE2000 on light / medium / deep skin, against 0.20 /
 0.17 / 0.20 with the liner's colour).
 
+``encoder`` is the layer model given the source's true masks and the style encoder's reading of the reference: the
+try-on from a reference without the generator's own error. ``oracle-fit`` refines that reading by fitting the layer
+model to the reference given its *true* bare face and masks (``makeup.fit_style(..., init=)``, ``--fit-steps``),
+which no try-on has: how well the reference's makeup can be read at all, per skin-tone group.
+
 Usage:
     .venv/bin/python tools/transfer_table.py --seeds 99 7 123 --n 500
     .venv/bin/python tools/transfer_table.py --seeds 98 --n 240 --methods shade reference
     .venv/bin/python tools/transfer_table.py --seeds 97 --n 300 --methods vector black-liner
+    .venv/bin/python tools/transfer_table.py --seeds 98 7 --n 500 --methods encoder oracle-fit
 """
 from __future__ import annotations
 
@@ -40,6 +46,14 @@ def _black_liner(held: dict) -> torch.Tensor:
     return style
 
 
+def _oracle_fit(nets, held: dict) -> torch.Tensor:
+    """The style encoder's reading refined by fitting the layer model to the reference given its *true* bare face and
+    masks (neither is known at try-on time), painted by the layer model on the sources with their true masks."""
+    masks = {k: held["reference_masks"][k] for k in makeup.MAKEUP_MASKS}
+    style = makeup.fit_style(held["reference"], held["reference_bare"], masks, steps=held["fit_steps"], init=nets.E(held["reference"]))
+    return _layers(held, style)
+
+
 def _layers(held: dict, style: torch.Tensor) -> torch.Tensor:
     """The layer model on the sources, with their true masks, wearing ``style``; in [-1, 1]."""
     return makeup.composite((held["source"] + 1) / 2, held["masks"], style) * 2 - 1
@@ -54,6 +68,8 @@ METHODS = {
     "reference": lambda nets, held: tryon.apply_reference(held["source"], held["reference"], nets=nets),
     "layered": lambda nets, held: tryon.apply_reference(held["source"], held["reference"], method="layered", nets=nets),
     "beautygan": lambda nets, held: tryon.apply_reference(held["source"], held["reference"], method="beautygan", nets=nets),
+    "encoder": lambda nets, held: _layers(held, nets.E(held["reference"])),
+    "oracle-fit": _oracle_fit,
 }
 NO_MODEL = {"nothing", "vector", "black-liner"}  # methods that need no checkpoint
 REGIONS = metrics.transfer.REGIONS
@@ -75,8 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[99, 7, 123], help="data seeds of the held-out triplets")
     parser.add_argument("--n", type=int, default=500, help="triplets per seed")
     parser.add_argument("--methods", nargs="+", default=["nothing", "shade", "reference", "layered"], choices=list(METHODS))
+    parser.add_argument("--fit-steps", type=int, default=800, help="oracle-fit: steps of the layer model's fit")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     args = parser.parse_args(argv)
+    if args.fit_steps < 1:
+        parser.error(f"--fit-steps must be at least 1, got {args.fit_steps}")
     if args.n < 2:
         parser.error(f"--n must be at least 2 (a standard error needs two faces), got {args.n}")
     if args.threads:
@@ -84,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     nets = None if NO_MODEL.issuperset(args.methods) else tryon.load_models()
     print(f"{'seed':>5} {'method':<11} {'group':<7} {'n':>4} " + " ".join(f"{r:>13}" for r in REGIONS) + "  SSIM outside")
     for seed in args.seeds:
-        held = data.transfer_triplets(args.n, seed=seed)
+        held = data.transfer_triplets(args.n, seed=seed, bare_reference="oracle-fit" in args.methods)
+        held["fit_steps"] = args.fit_steps
         for method in args.methods:
             t0 = time.time()
             with torch.no_grad():

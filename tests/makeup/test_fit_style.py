@@ -56,6 +56,29 @@ def test_fit_style_is_deterministic_and_works_under_no_grad_and_inference_mode(w
     assert ((a >= 0) & (a <= 1)).all()
 
 
+def test_fit_style_refines_a_reading_it_is_given(worn):
+    """``init`` starts the fit from a reading: from the truth, a short fit stays near it; from 0.5 it cannot get
+    there in as few steps; a wrong start is pulled towards the face (the re-made face gets closer)."""
+    made, bare, masks, true = worn
+    products = ("lipstick", "eyeshadow", "blush")
+    near = makeup.fit_style(made, bare, masks, steps=10, init=true)
+    cold = makeup.fit_style(made, bare, masks, steps=10)
+    for product in products:
+        assert _colour_error(near, true, product) < 0.5 * _colour_error(cold, true, product), product
+    zones = {k: masks[k] for k in makeup.MAKEUP_MASKS}
+    gap = lambda s: (makeup.composite((bare + 1) / 2, zones, s) * 2 - 1 - made).abs().mean().item()  # noqa: E731
+    wrong = (true + 0.3 * torch.rand(true.shape, generator=torch.Generator().manual_seed(0)) - 0.15).clamp(0, 1)
+    assert gap(makeup.fit_style(made, bare, masks, steps=40, init=wrong)) < 0.6 * gap(wrong)
+    with pytest.raises(ValueError, match=r"init must be style vectors \(12, 18\)"):
+        makeup.fit_style(made, bare, masks, init=true[:3])
+    with pytest.raises(ValueError, match=r"init must hold style vectors with values in \[0, 1\]"):
+        makeup.fit_style(made, bare, masks, init=true * 2)
+    nan = true.clone()
+    nan[0, 0] = float("nan")
+    with pytest.raises(ValueError, match="init holds 1 NaN"):
+        makeup.fit_style(made, bare, masks, init=nan)
+
+
 def test_bare_estimate_fills_the_made_up_area_with_the_skin_around_it(worn):
     made, _, masks, _ = worn
     est = makeup.bare_estimate(made, masks)
