@@ -27,6 +27,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 from pathlib import Path
@@ -46,11 +47,12 @@ def _black_liner(held: dict) -> torch.Tensor:
     return style
 
 
-def _oracle_fit(nets, held: dict) -> torch.Tensor:
-    """The style encoder's reading refined by fitting the layer model to the reference given its *true* bare face and
-    masks (neither is known at try-on time), painted by the layer model on the sources with their true masks."""
-    masks = {k: held["reference_masks"][k] for k in makeup.MAKEUP_MASKS}
-    style = makeup.fit_style(held["reference"], held["reference_bare"], masks, steps=held["fit_steps"], init=nets.E(held["reference"]))
+def _oracle_fit(nets, held: dict, steps: int = 800) -> torch.Tensor:
+    """The style encoder's reading refined by ``steps`` steps of fitting the layer model to the reference given its
+    *true* bare face and masks (neither is known at try-on time), painted by the layer model on the sources with their
+    true masks."""
+    style = makeup.fit_style(held["reference"], held["reference_bare"], held["reference_masks"], steps=steps,
+                             init=nets.E(held["reference"]))
     return _layers(held, style)
 
 
@@ -101,14 +103,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     nets = None if NO_MODEL.issuperset(args.methods) else tryon.load_models()
+    methods = {**METHODS, "oracle-fit": functools.partial(_oracle_fit, steps=args.fit_steps)}
     print(f"{'seed':>5} {'method':<11} {'group':<7} {'n':>4} " + " ".join(f"{r:>13}" for r in REGIONS) + "  SSIM outside")
     for seed in args.seeds:
         held = data.transfer_triplets(args.n, seed=seed, bare_reference="oracle-fit" in args.methods)
-        held["fit_steps"] = args.fit_steps
         for method in args.methods:
             t0 = time.time()
             with torch.no_grad():
-                out = METHODS[method](nets, held)
+                out = methods[method](nets, held)
             print("\n".join(table(metrics.transfer_scores(out, held), method, seed)), f"  ({time.time() - t0:.0f} s)", flush=True)
     return 0
 

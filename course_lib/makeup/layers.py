@@ -328,13 +328,10 @@ def fit_style(image, bare, masks: Mapping, steps: int = 150, lr: float = 0.05, i
     bare face is known. Deterministic; runs with gradients on even inside ``torch.no_grad()`` or
     ``torch.inference_mode()``.
     A product's colour and opacity trade against each other (a paler shade worn thicker looks much the same on the
-    skin it was read from, not on another); only the skin's texture under the makeup tells them apart, and weakly.
-    Given each reference's true bare face and masks and the style encoder's reading to start from, the fit reads
-    500 references (data seed 98) so that their eyeshadow paints the sources at 0.31 / 0.30 / 0.48 dE2000 (light /
-    medium / deep skin; the encoder's reading alone 1.38 / 1.48 / 2.68) after 800 steps, and 0.32 / 0.30 / 0.52
-    after 3,000: even read this closely, deep skin pays about 1.6x what light skin pays (if only 0.2 dE2000 more)
-    (``tools/transfer_table.py``, method ``oracle-fit``).
-    Taught in 05_makeup_transfer, section 3.
+    skin it was read from, not on another); only the skin's texture under the makeup tells them apart, and weakly:
+    even given the true bare face and masks, a reading that re-makes the reference closely can paint another skin
+    less well, most of all a deep one (measured by ``tools/transfer_table.py``, method ``oracle-fit``).
+    Taught in 05_makeup_transfer, sections 3 and 6.
     """
     x01, _ = to_batch01(image, "image")
     b01, _ = to_batch01(bare, "bare")
@@ -342,9 +339,10 @@ def fit_style(image, bare, masks: Mapping, steps: int = 150, lr: float = 0.05, i
         raise ValueError(f"bare must have the image's shape {tuple(x01.shape)}, got {tuple(b01.shape)}")
     steps, lr = validate.integer(steps, "steps", 1), validate.number(lr, "lr", 1e-6, 10.0)
     if init is not None:
-        if not isinstance(init, torch.Tensor) or init.shape != (x01.shape[0], len(VECTOR_FIELDS)):
-            shape = tuple(init.shape) if isinstance(init, torch.Tensor) else type(init).__name__
-            raise ValueError(f"init must be style vectors ({x01.shape[0]}, {len(VECTOR_FIELDS)}), one per image, got {shape}")
+        if not isinstance(init, torch.Tensor):
+            raise TypeError(f"init must be a tensor of style vectors ({x01.shape[0]}, {len(VECTOR_FIELDS)}), got {type(init).__name__}")
+        if init.shape != (x01.shape[0], len(VECTOR_FIELDS)):
+            raise ValueError(f"init must be style vectors ({x01.shape[0]}, {len(VECTOR_FIELDS)}), one per image, got {tuple(init.shape)}")
         validate.finite(init, "init")
         if init.min() < 0 or init.max() > 1:
             raise ValueError(f"init must hold style vectors with values in [0, 1], got values in [{init.min():.3g}, {init.max():.3g}]")

@@ -71,6 +71,8 @@ def test_fit_style_refines_a_reading_it_is_given(worn):
     assert gap(makeup.fit_style(made, bare, masks, steps=40, init=wrong)) < 0.6 * gap(wrong)
     with pytest.raises(ValueError, match=r"init must be style vectors \(12, 18\)"):
         makeup.fit_style(made, bare, masks, init=true[:3])
+    with pytest.raises(TypeError, match=r"init must be a tensor of style vectors \(12, 18\), got list"):
+        makeup.fit_style(made, bare, masks, init=true.tolist())
     with pytest.raises(ValueError, match=r"init must hold style vectors with values in \[0, 1\]"):
         makeup.fit_style(made, bare, masks, init=true * 2)
     nan = true.clone()
