@@ -80,6 +80,11 @@ RUNGS = [
     Rung("width64", "fast with width 64 for G and D (about 3x the compute per image)", "fast", width=64),
     Rung("g2", "fast with two G updates per D update, each on fresh noise (no more real images)", "fast",
          cfg={"g_steps": 2}),
+    Rung("batch16", "fast with batches of 16 (four times the steps for the same images)", "fast", cfg={"batch_size": 16}),
+    Rung("projected", "fast with projected heads in D on the frozen region parser of layered64, the faces resized "
+                      "to its 64 px (Projected GAN, Sauer et al. 2021)", "fast", d={"projected": 64}),
+    Rung("projected32", "projected, the parser reading the 32 px faces as they are (a quarter of its cost)", "fast",
+         d={"projected": None}),
 ]
 BY_NAME = {r.name: r for r in RUNGS}
 LADDER = ["dcgan", "+mbstd", "+r1", "+betas", RECIPES.FAST.name]  # the rungs of the ladder proper, bottom to top

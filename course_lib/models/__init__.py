@@ -13,6 +13,7 @@ from course_lib.models.dcgan import (
     D_NORMS, DCGAN_SIZES, DCGANDiscriminator, DCGANGenerator, dcgan_init, generator_block, minibatch_std, MinibatchStd,
 )
 from course_lib.models.mlp import Pack, mlp_discriminator, mlp_generator
+from course_lib.models.projected import ParserTaps, ProjectedDiscriminator, projected_parser_d
 from course_lib.models.transfer import (
     MASK_REGIONS, PARSE_REGIONS, LayeredTransfer, PatchDiscriminator, ReferenceTransferGenerator, RegionParser,
     StyleEncoder, TryOnGenerator,
@@ -21,6 +22,7 @@ from course_lib.models.transfer import (
 __all__ = [
     "CondGeneratorBlock", "ConditionalDiscriminator", "ConditionalGenerator", "count_params", "D_NORMS", "dcgan_init",
     "DCGAN_SIZES", "DCGANDiscriminator", "DCGANGenerator", "FiLM", "generator_block", "LayeredTransfer", "MASK_REGIONS",
-    "minibatch_std", "MinibatchStd", "mlp_discriminator", "mlp_generator", "Pack", "PARSE_REGIONS", "PatchDiscriminator", "ReferenceTransferGenerator", "RegionParser", "StyleEncoder",
+    "minibatch_std", "MinibatchStd", "mlp_discriminator", "mlp_generator", "Pack", "PARSE_REGIONS", "ParserTaps",
+    "projected_parser_d", "ProjectedDiscriminator", "PatchDiscriminator", "ReferenceTransferGenerator", "RegionParser", "StyleEncoder",
     "TryOnGenerator"
 ]
