@@ -83,7 +83,7 @@ RUNGS = [
     Rung("batch16", "fast with batches of 16 (four times the steps for the same images)", "fast", cfg={"batch_size": 16}),
     Rung("projected", "fast with projected heads in D on the frozen region parser of layered64, the faces resized "
                       "to its 64 px (Projected GAN, Sauer et al. 2021)", "fast", d={"projected": 64}),
-    Rung("projected32", "projected, the parser reading the 32 px faces as they are (a quarter of its cost)", "fast",
+    Rung("projected32", "projected, the parser reading the 32 px faces as they are (a quarter of the pixels)", "fast",
          d={"projected": None}),
 ]
 BY_NAME = {r.name: r for r in RUNGS}
