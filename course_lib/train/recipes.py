@@ -21,7 +21,7 @@ The batch size is a run's setting, not the recipe's: at 32 px, batches of 32 for
 steps; the ladder's ``batch32`` rung, three seeds) raised precision 0.48 -> 0.54 and recall 0.59 -> 0.64. At 64 px the same change did not pay: ``dcgan64``
 trained with batches of 32 for its 256k images scored precision 0.68 and recall 0.80, as with batches of 64, so
 it ships with 64. Batches of 16 at 32 px (``batch16``, three seeds): precision 0.56, recall 0.70; at 64 px
-(16,000 steps, one run): precision 0.72, recall 0.82, but a skin-tone TV of 0.10 against 0.07.
+(16,000 steps, two model seeds): precision 0.72 / 0.70, recall 0.82, but a skin-tone TV of 0.10 / 0.09 against 0.07.
 
 A recipe's ``d`` may also hold ``"projected": S``: D gains projected heads on the frozen region parser of the
 shipped ``layered64`` (``models.ProjectedDiscriminator``; Projected GAN, Sauer et al. 2021), which sees the faces
