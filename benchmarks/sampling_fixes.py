@@ -6,7 +6,11 @@ Two tricks from the literature change only how samples are drawn from a trained 
   precision): noise nearer the centre of N(0, I), either scaled (``scale psi``: z * psi) or with every component
   outside [-t, t] drawn again (``resample t``, BigGAN's truncated normal);
 - **standing statistics** (BigGAN): G's batch-norm statistics recomputed for the EMA weights it samples with (the
-  running statistics the EMA copies are the live G's, whose weights differ), from ``--standing`` batches of 64.
+  running statistics the EMA copies are the live G's, whose weights differ, and with batches of 16 they average
+  only ~160 faces). The shipped G already carries them (``tools/train_checkpoints.py`` applies
+  ``train.standing_statistics``, 32 batches of 64); the row "training's statistics" puts back the ones training
+  left (the checkpoint keeps them), and "standing statistics again" re-estimates them from ``--standing`` other
+  batches of 64 (noise seed 6), to show the estimate itself is not noisy.
 Each row is G's EMA weights from the checkpoint, scored as ``tools/train_checkpoints.py`` scores it (k = 3, n real
 and n generated faces, the domain encoder's space), on data and noise seeds that neither training nor the manifest
 uses (real 9300.., second real sample 9400.., noise 7300..): the mean over ``--repeats``, with the real-vs-real
@@ -37,21 +41,6 @@ def truncated(n: int, z_dim: int, t: float, generator: torch.Generator) -> torch
     return z
 
 
-def with_standing_stats(G: torch.nn.Module, batches: int, z_dim: int, seed: int = 5) -> torch.nn.Module:
-    """A copy of G whose batch-norm statistics are the plain average over ``batches`` batches of 64 of its own."""
-    G = copy.deepcopy(G)
-    for m in G.modules():
-        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-            m.reset_running_stats()
-            m.momentum = None  # None: a cumulative average over every batch seen
-    G.train()
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for _ in range(batches):
-            G(torch.randn(64, z_dim, generator=g))
-    return G.eval()
-
-
 def main(argv: list[str] | None = None) -> int:
     args = setup(__doc__, argv, n=1000, repeats=3, standing=32)  # faces per repeat, pairs of held-out data seeds,
     # batches of 64 for the standing statistics
@@ -60,14 +49,19 @@ def main(argv: list[str] | None = None) -> int:
     G.load_state_dict(state["G_ema"])
     G.eval()
     z_dim = entry.config["z_dim"]
-    standing = with_standing_stats(G, args.standing, z_dim)
+    as_trained = copy.deepcopy(G)
+    loaded = as_trained.load_state_dict(state["G_ema_training_stats"], strict=False)  # only the batch-norm buffers
+    assert not loaded.unexpected_keys and all("running_" in k or "num_batches" in k or k.endswith(("weight", "bias"))
+                                              for k in loaded.missing_keys), loaded
+    again = train.standing_statistics(G, batches=args.standing, batch_size=64, seed=6)
     enc = encoder.load_shipped().model
     rows: dict[str, list[dict]] = {}
     for i in range(args.repeats):
         read_real = encoder.read_out(enc, data.face_batches(args.n, size=64, seed=9300 + i, makeup=0.5)(0))
         other = data.face_batches(args.n, size=64, seed=9400 + i, makeup=0.5)(0)
         z = torch.randn(args.n, z_dim, generator=torch.Generator().manual_seed(7300 + i))
-        draws = {"as shipped": (G, z), f"standing statistics ({args.standing} x 64)": (standing, z)}  # name -> (G, noise)
+        draws = {"as shipped (standing statistics)": (G, z), "training's statistics": (as_trained, z),
+                 f"standing statistics again ({args.standing} x 64)": (again, z)}  # name -> (G, noise)
         draws.update({f"scale psi {psi}": (G, z * psi) for psi in (0.8, 0.6, 0.5)})
         draws.update({f"resample t {t}": (G, truncated(args.n, z_dim, t, torch.Generator().manual_seed(7300 + i)))
                       for t in (2.0, 1.5, 1.0)})
@@ -76,13 +70,13 @@ def main(argv: list[str] | None = None) -> int:
         rows.setdefault("real vs real (floor)", []).append(metrics.face_report(enc, read_real, other))
         print(f"repeat {i + 1}/{args.repeats} done", file=sys.stderr, flush=True)
     print(f"dcgan64 ({entry.config['steps']} steps), {args.repeats} x {args.n} faces, mean ± sd over repeats")
-    print(f"{'sampling':<34}" + "".join(f"{k:>16}" for k in KEEP))
+    print(f"{'sampling':<40}" + "".join(f"{k:>16}" for k in KEEP))
     for name, reports in rows.items():
         cells = []
         for k in KEEP:
             v = torch.tensor([r[k] for r in reports], dtype=torch.float64)
             cells.append(f"{v.mean():8.3f} ± {v.std() if len(v) > 1 else 0:5.3f}")
-        print(f"{name:<34}" + "".join(f"{c:>16}" for c in cells))
+        print(f"{name:<40}" + "".join(f"{c:>16}" for c in cells))
     return 0
 
 

@@ -211,6 +211,13 @@ CASES.update({
     "generate n 0": (lambda: train.generate(G32, 0), ValueError, "n must be an int >= 1, got 0"),
     "generate z NaN": (lambda: train.generate(G32, z=torch.full((2, 100), NAN)), ValueError, "z holds 200 NaN"),
     "generate z shape": (lambda: train.generate(G32, z=torch.zeros(2, 50)), ValueError, r"z must be a tensor \(N, 100\)"),
+    "standing_statistics not a G": (lambda: train.standing_statistics("G"), TypeError, "G must be an unconditional generator"),
+    "standing_statistics conditional G": (lambda: train.standing_statistics(_cgan()), TypeError, "G must be an unconditional generator"),
+    "standing_statistics batches 0": (lambda: train.standing_statistics(G32, batches=0), ValueError, "batches must be an int >= 1, got 0"),
+    "standing_statistics batch_size 1": (lambda: train.standing_statistics(G32, batch_size=1), ValueError, "batch_size must be an int >= 2"),
+    "standing_statistics batches float": (lambda: train.standing_statistics(G32, batches=2.5), TypeError, "batches must be an int"),
+    "standing_statistics no batch norm": (lambda: train.standing_statistics(models.DCGANGenerator(size=32, width=4, norm="pixel")),
+                                          ValueError, "has no batch-norm layer"),
     # ---- try-on: images, references, switches ----
     "apply_shade NaN tensor": (lambda: _shade(_img(NAN, (1, 3, 64, 64))), ValueError, "image holds 1 NaN"),
     "apply_shade inf array": (lambda: _shade(_arr(INF, (64, 64, 3))), ValueError, "image holds 1 inf"),

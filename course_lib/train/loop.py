@@ -341,6 +341,38 @@ def generate(G: nn.Module, n: int | None = None, *, z: Tensor | None = None, con
     return torch.cat(parts)
 
 
+@torch.no_grad()
+def standing_statistics(G: nn.Module, batches: int = 32, batch_size: int = 64, *, seed: int = 5,
+                        device: torch.device | str | None = None) -> nn.Module:
+    """A copy of G (eval mode) whose batch-norm running statistics are re-estimated for its own weights.
+
+    BigGAN's "standing statistics" (Brock et al. 2019): sample ``batches`` batches of ``batch_size``
+    noise vectors and set each batch-norm layer's running mean and variance to the plain average of their batch
+    statistics, ``mu = 1/K sum_k mu_k`` and ``var = 1/K sum_k var_k``. Two things make the statistics a trained G
+    carries stale: the EMA copy's statistics are the live G's (EMA averages weights, not what they compute), and
+    with momentum 0.1 they average only the last ~10 training batches, which for batches of 16 is ~160 faces.
+    G itself is left untouched; ``tools/train_checkpoints.py`` applies it to ``dcgan64``. Taught in 03_dcgan_faces, section 6.
+    """
+    G = distributed.unwrap(G)
+    if not isinstance(G, nn.Module) or not isinstance(getattr(G, "z_dim", None), int) or getattr(G, "cond_dim", 0):
+        raise TypeError(f"G must be an unconditional generator (an nn.Module with an int z_dim), got {type(G).__name__}")
+    batches = validate.integer(batches, "batches", 1)
+    batch_size = validate.integer(batch_size, "batch_size", 2)
+    G = copy.deepcopy(G)
+    norms = [m for m in G.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    if not norms:
+        raise ValueError(f"G ({type(G).__name__}) has no batch-norm layer with running statistics: there is nothing to re-estimate")
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # None: a cumulative average over every batch seen
+    device = next(G.parameters()).device if device is None else dev.get_device(device)
+    G.to(device).train()
+    noise = torch.Generator().manual_seed(validate.integer(seed, "seed", 0))
+    for _ in range(batches):
+        G(torch.randn(batch_size, G.z_dim, generator=noise).to(device))
+    return G.eval()
+
+
 def slerp(z0: Tensor, z1: Tensor, t: float) -> Tensor:
     """Spherical interpolation from ``z0`` (t = 0) to ``z1`` (t = 1) along the great circle between them.
 

@@ -1,4 +1,5 @@
 """train.fit: history, EMA, exact resume after a crash, NaN guard, generate/slerp, and two-process training."""
+import copy
 import os
 import socket
 import subprocess
@@ -164,6 +165,35 @@ def test_generate_and_slerp():
     torch.testing.assert_close(mid.norm(), torch.tensor(1.0))  # stays on the sphere, unlike lerp
     with pytest.raises(ValueError, match="n >= 1 or a noise tensor"):
         train.generate(G)
+
+
+def test_standing_statistics_average_the_batch_statistics_of_g_own_weights():
+    G, _ = tiny()
+    G.eval()
+    before = {k: v.clone() for k, v in G.state_dict().items()}
+    seen = []  # what the first batch norm sees, batch by batch, in a copy run the same way
+    probe = copy.deepcopy(G).train()
+    norm = next(m for m in probe.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    norm.register_forward_hook(lambda m, inp, out: seen.append(inp[0].detach()))
+    noise = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for _ in range(3):
+            probe(torch.randn(6, G.z_dim, generator=noise))
+    S = train.standing_statistics(G, batches=3, batch_size=6, seed=3)
+    first = next(m for m in S.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    # the plain average (not momentum 0.1) of the batch means and of the unbiased batch variances
+    torch.testing.assert_close(first.running_mean, torch.stack([x.mean((0, 2, 3)) for x in seen]).mean(0))
+    torch.testing.assert_close(first.running_var, torch.stack([x.var((0, 2, 3), unbiased=True) for x in seen]).mean(0))
+    assert not S.training and int(first.num_batches_tracked) == 3
+    # G itself is untouched, and only the statistics changed
+    assert all(torch.equal(before[k], v) for k, v in G.state_dict().items())
+    for key, value in S.state_dict().items():
+        same = torch.equal(before[key], value)
+        assert same != ("running_" in key or "num_batches" in key), key
+    # seeded: the same seed gives the same statistics, another seed others
+    again, other = (train.standing_statistics(G, batches=3, batch_size=6, seed=s) for s in (3, 4))
+    assert torch.equal(next(m for m in again.modules() if isinstance(m, torch.nn.BatchNorm2d)).running_mean, first.running_mean)
+    assert not torch.equal(next(m for m in other.modules() if isinstance(m, torch.nn.BatchNorm2d)).running_mean, first.running_mean)
 
 
 def test_bad_config_values_are_named():
