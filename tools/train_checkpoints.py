@@ -5,6 +5,7 @@ Usage:
     .venv/bin/python tools/train_checkpoints.py                 # every checkpoint, full settings
     .venv/bin/python tools/train_checkpoints.py encoder         # just one
     .venv/bin/python tools/train_checkpoints.py encoder --fast  # tiny settings, into build/checkpoints (a smoke test)
+    .venv/bin/python tools/train_checkpoints.py cgan64 --restat # only what follows training, on the shipped weights
 
 Training is seeded and uses ``device.get_device()`` (a GPU when there is one; GPU kernels are not
 bit-for-bit reproducible, so numbers may then differ slightly). Under ``torchrun --nproc_per_node=N`` the
@@ -13,6 +14,7 @@ GAN targets train on N processes (each with ``batch_size`` real images per step)
 from __future__ import annotations
 
 import argparse
+import copy
 import shlex
 import sys
 import time
@@ -72,6 +74,22 @@ def build_encoder(fast: bool, directory: Path, command: str) -> None:
     log(f"encoder: {metrics} -> {entry.file} ({entry.bytes / 1e6:.2f} MB)")
 
 
+def as_saved(G: torch.nn.Module) -> torch.nn.Module:
+    """A copy of G holding the weights its checkpoint will hold (fp16, cast back to fp32).
+
+    The standing statistics are estimated on these, so they are what the file's weights compute, and ``--restat``
+    on a shipped file recomputes exactly what a rebuild would."""
+    G = copy.deepcopy(train.distributed.unwrap(G)).to(memory_format=torch.contiguous_format)  # as a loaded file's
+    G.load_state_dict({k: v.half().float() if v.is_floating_point() else v for k, v in G.state_dict().items()})
+    return G
+
+
+def batchnorm_buffers(G: torch.nn.Module) -> dict:
+    """G's batch-norm running statistics (a few kB): the checkpoint keeps training's beside the re-estimated ones,
+    so that the change can be measured (benchmarks/sampling_fixes.py, notebook 03)."""
+    return {k: v for k, v in G.state_dict().items() if k.rsplit(".", 1)[-1].startswith(("running_", "num_batches"))}
+
+
 DCGAN64 = {"z_dim": 100, "size": 64, "width": 32}  # G and D width (pytorch/examples' ngf = ndf)
 DCGAN64_RECIPE = train.recipes.FAST  # the top of the recipe ladder (benchmarks/gan_ladder.py), in batches of 16
 # (256k real images in 16,000 steps: the ladder's `batch16` rung) and with its batch-norm statistics re-estimated for
@@ -126,26 +144,29 @@ def build_dcgan64(fast: bool, directory: Path, command: str) -> None:
     run_dir = config.build_dir("runs", f"dcgan64-{DCGAN64_RECIPE.name}-b{cfg.batch_size}" + ("-fast" if fast else ""))
     run = train.fit(G, D, data.face_batches(cfg.batch_size, size=DCGAN64["size"], seed=cfg.seed, makeup=0.5, **shard()), cfg,
                     device=DEVICE, run_dir=run_dir, callbacks=[report], callback_every=1000, progress=False)
-    if not is_main():
-        return
-    G_ema = train.standing_statistics(run.G_ema, **DCGAN64_STANDING)
+    if is_main():
+        finish_dcgan64(run.G_ema, run.history, cfg, fast, directory, command, t0)
+
+
+def finish_dcgan64(G_trained, history: dict, cfg, fast: bool, directory: Path, command: str, t0: float) -> None:
+    """After training: standing statistics for the EMA weights, the manifest's scores, the checkpoint."""
+    G_ema = train.standing_statistics(as_saved(G_trained), **DCGAN64_STANDING)
     scores = evaluate_generator(G_ema, directory, n=200 if fast else 1000, size=DCGAN64["size"], repeats=1 if fast else 3)
     scores["train_minutes_this_call"] = round((time.time() - t0) / 60, 1)
     # the whole run's training time, from its history (each logged row timed log_every steps), and images seen
-    scores["train_minutes"] = round(sum(cfg.log_every * cfg.batch_size / r for r in run.history["img_per_s"]) / 60, 1)
+    scores["train_minutes"] = round(sum(cfg.log_every * cfg.batch_size / r for r in history["img_per_s"]) / 60, 1)
     scores["real_images_seen"] = cfg.steps * cfg.batch_size
     arch = {**DCGAN64, **DCGAN64_RECIPE.g, "recipe": DCGAN64_RECIPE.name, "D": DCGAN64_RECIPE.d,
             "standing_statistics": DCGAN64_STANDING}
-    # the statistics G_ema had before they were re-estimated, kept so that the change can be measured
-    # (benchmarks/sampling_fixes.py): batch-norm buffers only, a few kB
-    trained = {k: v for k, v in run.G_ema.state_dict().items() if k.rsplit(".", 1)[-1].startswith(("running_", "num_batches"))}
-    entry = checkpoints.save("dcgan64", {"G_ema": G_ema.state_dict(), "G_ema_training_stats": trained, "history": run.history},
+    entry = checkpoints.save("dcgan64", {"G_ema": G_ema.state_dict(), "G_ema_training_stats": batchnorm_buffers(G_trained),
+                                         "history": history},
                              config={**cfg.as_dict(), **arch}, command=command, metrics=scores, directory=directory)
     log(f"dcgan64: {scores} -> {entry.file} ({entry.bytes / 1e6:.2f} MB)")
 
 
 CGAN64 = {"z_dim": 100, "cond_dim": len(makeup.VECTOR_FIELDS), "size": 64, "width": 32, "cond_from": 2}  # style steers the 16 px blocks on
 CGAN64_RECIPE = train.recipes.FAST
+CGAN64_STANDING = {"batches": 32, "batch_size": 64, "seed": 5}  # as dcgan64's
 
 
 def cgan64_models_and_config(fast: bool = False, **changes):
@@ -176,14 +197,58 @@ def build_cgan64(fast: bool, directory: Path, command: str) -> None:
     batches = data.face_batches(cfg.batch_size, size=CGAN64["size"], seed=cfg.seed, makeup=0.85, with_style=True,
                                **shard())
     run = train.fit(G, D, batches, cfg, device=DEVICE, run_dir=run_dir, callbacks=[report], callback_every=250, progress=False)
-    if not is_main():
-        return
+    if is_main():
+        finish_cgan64(run.G_ema, run.history, cfg, fast, directory, command, t0)
+
+
+def finish_cgan64(G_trained, history: dict, cfg, fast: bool, directory: Path, command: str, t0: float) -> None:
+    """After training: standing statistics for the EMA weights, conditioned on real styles of a data seed no run
+    trains on (4000), then obedience and skin tones measured, and the checkpoint."""
+    _, styles = data.face_batches(256 if fast else 2048, size=CGAN64["size"], seed=4000, makeup=0.85, with_style=True)(0)
+    G_ema = train.standing_statistics(as_saved(G_trained), cond=styles, **CGAN64_STANDING)
     enc = encoder.load_shipped(directory=directory).model
-    scores = metrics.obedience_report(enc, run.G_ema, n=130 if fast else 1000)
+    scores = metrics.obedience_report(enc, G_ema, n=130 if fast else 1000)
+    scores.update(conditional_tones(G_ema, enc, n=200 if fast else 1000, repeats=1 if fast else 3))
     scores["train_minutes_this_call"] = round((time.time() - t0) / 60, 1)
-    entry = checkpoints.save("cgan64", {"G_ema": run.G_ema.state_dict(), "history": run.history},
-                             config={**cfg.as_dict(), **CGAN64, "recipe": CGAN64_RECIPE.name}, command=command, metrics=scores, directory=directory)
+    scores["train_minutes"] = round(sum(cfg.log_every * cfg.batch_size / r for r in history["img_per_s"]) / 60, 1)
+    entry = checkpoints.save("cgan64", {"G_ema": G_ema.state_dict(), "G_ema_training_stats": batchnorm_buffers(G_trained),
+                                        "history": history},
+                             config={**cfg.as_dict(), **CGAN64, "recipe": CGAN64_RECIPE.name,
+                                     "standing_statistics": {**CGAN64_STANDING, "styles_seed": 4000}},
+                             command=command, metrics=scores, directory=directory)
     log(f"cgan64: {scores} -> {entry.file} ({entry.bytes / 1e6:.2f} MB)")
+
+
+def conditional_tones(G, enc, n: int, repeats: int) -> dict:
+    """Skin-tone TV of a conditional G's faces, asked for the styles of real faces, against real faces (made up as
+    the styles are), on held-out data seeds (real 9100.., second real sample 9200.., styles 9300.., noise 7100..)."""
+    tv, floor = [], []
+    for i in range(repeats):
+        real, other = (data.face_batches(n, size=CGAN64["size"], seed=s + i, makeup=0.85)(0) for s in (9100, 9200))
+        _, styles = data.face_batches(n, size=CGAN64["size"], seed=9300 + i, makeup=0.85, with_style=True)(0)
+        fake = train.generate(G, z=torch.randn(n, G.z_dim, generator=torch.Generator().manual_seed(7100 + i)), cond=styles)
+        hist = [metrics.tone_histogram(encoder.read_out(enc, x)["tone"]) for x in (real, other, fake)]
+        tv.append(metrics.total_variation(hist[0], hist[2]))
+        floor.append(metrics.total_variation(hist[0], hist[1]))
+    values = torch.tensor(tv, dtype=torch.float64)
+    return {"tone_tv": round(float(values.mean()), 4), **({"tone_tv_sd": round(float(values.std()), 4)} if repeats > 1 else {}),
+            "floor_tone_tv": round(sum(floor) / len(floor), 4)}
+
+
+def restat(name: str, directory: Path, command: str) -> None:
+    """``--restat``: redo only what follows training (standing statistics, scores, checkpoint) on the shipped
+    weights, with the statistics training left; the same as a rebuild's, without the hours of training."""
+    state, entry = checkpoints.load(name, directory=directory, keys=("G_ema", "history"))
+    build = {"dcgan64": (models.DCGANGenerator, dcgan64_models_and_config, finish_dcgan64),
+             "cgan64": (models.ConditionalGenerator, cgan64_models_and_config, finish_cgan64)}
+    net, models_and_config, finish = build[name]
+    G = net.from_config(entry.config)
+    G.load_state_dict({**state["G_ema"], **state.get("G_ema_training_stats", {})})
+    cfg = models_and_config(fast=directory != config.CHECKPOINT_DIR)[2]
+    defaults = train.TrainConfig().as_dict()  # a field newer than the checkpoint was at its default then
+    if {k: entry.config.get(k, defaults[k]) for k in cfg.as_dict()} != cfg.as_dict():
+        raise SystemExit(f"{name}'s checkpoint was trained with another config than this tool's: rebuild it instead")
+    finish(G, state["history"], cfg, directory != config.CHECKPOINT_DIR, directory, command, time.time())
 
 
 def _transfer_metrics(outputs: dict, held: dict) -> dict:
@@ -285,7 +350,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help=f"which to build (default: all of {', '.join(TARGETS)})")
     parser.add_argument("--fast", action="store_true", help="tiny settings, written to build/checkpoints")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--restat", action="store_true",
+                        help="dcgan64 / cgan64 only: redo the steps after training on the checkpoint as it is")
     args = parser.parse_args(argv)
+    if args.restat and (not args.names or set(args.names) - {"dcgan64", "cgan64"}):
+        parser.error("--restat takes dcgan64 and/or cgan64 by name")
     unknown = [n for n in args.names if n not in TARGETS]
     if unknown:
         parser.error(f"unknown checkpoint(s) {unknown}; choose from {', '.join(TARGETS)}")
@@ -298,7 +367,10 @@ def main(argv: list[str] | None = None) -> int:
     log(f"device {DEVICE}, {world} process(es), {torch.get_num_threads()} threads each, writing to {directory}")
     for name in args.names or list(TARGETS):
         command = "python tools/train_checkpoints.py " + shlex.join([name] + (["--fast"] if args.fast else []))
-        TARGETS[name](args.fast, directory, command)
+        if args.restat:
+            restat(name, directory, command) if is_main() else None
+        else:
+            TARGETS[name](args.fast, directory, command)
         if world > 1:
             torch.distributed.barrier()  # the next target may need this one's checkpoint
     train.distributed.cleanup()

@@ -342,8 +342,8 @@ def generate(G: nn.Module, n: int | None = None, *, z: Tensor | None = None, con
 
 
 @torch.no_grad()
-def standing_statistics(G: nn.Module, batches: int = 32, batch_size: int = 64, *, seed: int = 5,
-                        device: torch.device | str | None = None) -> nn.Module:
+def standing_statistics(G: nn.Module, batches: int = 32, batch_size: int = 64, *, cond: Tensor | None = None,
+                        seed: int = 5, device: torch.device | str | None = None) -> nn.Module:
     """A copy of G (eval mode) whose batch-norm running statistics are re-estimated for its own weights.
 
     BigGAN's "standing statistics" (Brock et al. 2019): sample ``batches`` batches of ``batch_size``
@@ -351,11 +351,21 @@ def standing_statistics(G: nn.Module, batches: int = 32, batch_size: int = 64, *
     statistics, ``mu = 1/K sum_k mu_k`` and ``var = 1/K sum_k var_k``. Two things make the statistics a trained G
     carries stale: the EMA copy's statistics are the live G's (EMA averages weights, not what they compute), and
     with momentum 0.1 they average only the last ~10 training batches, which for batches of 16 is ~160 faces.
-    G itself is left untouched; ``tools/train_checkpoints.py`` applies it to ``dcgan64``. Taught in 03_dcgan_faces, section 6.
+    A conditional G needs ``cond``, condition vectors ``(N, cond_dim)`` as the data has them (real styles): each
+    batch draws its rows at random. G itself is left untouched; ``tools/train_checkpoints.py`` applies it to
+    ``dcgan64`` and ``cgan64``. Taught in 03_dcgan_faces, section 6.
     """
     G = distributed.unwrap(G)
-    if not isinstance(G, nn.Module) or not isinstance(getattr(G, "z_dim", None), int) or getattr(G, "cond_dim", 0):
-        raise TypeError(f"G must be an unconditional generator (an nn.Module with an int z_dim), got {type(G).__name__}")
+    if not isinstance(G, nn.Module) or not isinstance(getattr(G, "z_dim", None), int):
+        raise TypeError(f"G must be a generator (an nn.Module with an int z_dim), got {type(G).__name__}")
+    cond_dim = getattr(G, "cond_dim", 0)
+    if cond_dim and (not isinstance(cond, Tensor) or cond.dim() != 2 or cond.shape[1] != cond_dim or len(cond) == 0):
+        raise ValueError(f"this generator is conditional: cond must be a tensor (N, {cond_dim}) of condition vectors, got "
+                         f"{tuple(cond.shape) if isinstance(cond, Tensor) else type(cond).__name__}")
+    if not cond_dim and cond is not None:
+        raise ValueError("cond is only for a conditional generator (one with a cond_dim); this one takes noise only")
+    if cond_dim:
+        validate.finite(cond, "cond")
     batches = validate.integer(batches, "batches", 1)
     batch_size = validate.integer(batch_size, "batch_size", 2)
     G = copy.deepcopy(G)
@@ -369,9 +379,13 @@ def standing_statistics(G: nn.Module, batches: int = 32, batch_size: int = 64, *
     G.to(device).train()
     noise = torch.Generator().manual_seed(validate.integer(seed, "seed", 0))
     for _ in range(batches):
-        G(torch.randn(batch_size, G.z_dim, generator=noise).to(device))
+        z = torch.randn(batch_size, G.z_dim, generator=noise).to(device)
+        if cond_dim:
+            rows = torch.randint(len(cond), (batch_size,), generator=noise)
+            G(z, cond[rows].float().to(device))
+        else:
+            G(z)
     return G.eval()
-
 
 def slerp(z0: Tensor, z1: Tensor, t: float) -> Tensor:
     """Spherical interpolation from ``z0`` (t = 0) to ``z1`` (t = 1) along the great circle between them.

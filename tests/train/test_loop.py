@@ -268,3 +268,15 @@ def test_g_steps_updates_g_that_many_times_per_d_step(tmp_path):
     g_updates = {int(v["step"]) for v in state["opt_G"]["state"].values()}
     d_updates = {int(v["step"]) for v in state["opt_D"]["state"].values()}
     assert g_updates == {6} and d_updates == {3}  # two G updates per step, on fresh noise; D once
+
+
+def test_standing_statistics_of_a_conditional_g_use_the_conditions_given():
+    torch.manual_seed(0)
+    G = models.ConditionalGenerator(z_dim=8, cond_dim=15, size=32, width=4)
+    plain = torch.rand(10, 15)
+    shifted = plain * 0.2
+    a, b, again = (train.standing_statistics(G, batches=2, batch_size=4, cond=c) for c in (plain, shifted, plain))
+    stats = [torch.cat([m.running_mean for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]) for net in (a, b, again)]
+    assert torch.equal(stats[0], stats[2]) and not torch.allclose(stats[0], stats[1])
+    x = train.generate(a, z=torch.randn(3, 8), cond=plain[:3])
+    assert x.shape == (3, 3, 32, 32) and torch.isfinite(x).all()
