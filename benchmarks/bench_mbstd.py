@@ -5,8 +5,8 @@
 function with ``torch.var(dim=1, unbiased=False)``, which reduces over a dimension that is not the innermost one
 and is several times slower on a CPU. Two timings, each alternating baseline and library with the same threads:
 the layer alone (forward + backward on D's last 4 x 4 features at 32 px, batch 64) and a whole training step of
-the fast recipe (``train.recipes.FAST``, width 32, batch 64; at 32 px notebook 03's run, at ``--size 64`` the shipped
-``dcgan64``'s), on one pre-rendered batch.
+the fast recipe (``train.recipes.FAST``, width 32, batch 64; at 32 px notebook 03's run, at ``--size 64`` a
+``dcgan64`` step as it trained before it moved to batches of 16), on one pre-rendered batch.
 Prints the medians and their ratio (baseline / library: > 1 means the library is faster). The two agree to 1e-6.
 Usage: .venv/bin/python benchmarks/bench_mbstd.py [--repeats 5] [--steps 20] [--size 32] [--threads 2]
 """

@@ -127,3 +127,21 @@ def test_layered64_meets_the_unpaired_targets(transfer_scores):
         assert got[region] < nothing[region], (region, got, nothing)
     assert got["lips"] <= 0.7 * nothing["lips"] and got["lips"] < hist["lips"], (got, nothing, hist)
     assert got["ssim_outside"] >= 0.95, got
+
+
+@pytest.mark.parametrize("name", ["dcgan64", "cgan64"])
+def test_shipped_gans_sample_with_standing_statistics(name):
+    """The file's batch-norm statistics are train.standing_statistics of its own weights (as the manifest says how),
+    not the ones training left, which the file keeps beside them."""
+    state, entry = checkpoints.load(name)
+    G, _ = _generator(name)
+    how = entry.config["standing_statistics"]
+    cond = None
+    if name == "cgan64":  # real styles of the data seed the manifest names, as tools/train_checkpoints.py draws them
+        cond = data.face_batches(2048, size=64, seed=how["styles_seed"], makeup=0.85, with_style=True)(0)[1]
+    again = train.standing_statistics(G, how["batches"], how["batch_size"], seed=how["seed"], cond=cond).state_dict()
+    keys = [k for k in state["G_ema_training_stats"] if k.endswith(("running_mean", "running_var"))]
+    assert keys
+    for key in keys:  # the file holds fp16
+        torch.testing.assert_close(again[key], state["G_ema"][key], rtol=2e-3, atol=2e-3, msg=key)
+    assert any(not torch.allclose(state["G_ema_training_stats"][k], state["G_ema"][k], rtol=0.05, atol=0.05) for k in keys)

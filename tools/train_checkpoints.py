@@ -90,6 +90,13 @@ def batchnorm_buffers(G: torch.nn.Module) -> dict:
     return {k: v for k, v in G.state_dict().items() if k.rsplit(".", 1)[-1].startswith(("running_", "num_batches"))}
 
 
+def call_minutes(t0: float, kept: float | None) -> dict:
+    """The manifest's minutes for this call: timed from ``t0``, or, for ``--restat``, the training call's, kept,
+    with the restat's own beside them."""
+    minutes = round((time.time() - t0) / 60, 1)
+    return {"train_minutes_this_call": minutes} if kept is None else {"train_minutes_this_call": kept, "restat_minutes": minutes}
+
+
 DCGAN64 = {"z_dim": 100, "size": 64, "width": 32}  # G and D width (pytorch/examples' ngf = ndf)
 DCGAN64_RECIPE = train.recipes.FAST  # the top of the recipe ladder (benchmarks/gan_ladder.py), in batches of 16
 # (256k real images in 16,000 steps: the ladder's `batch16` rung) and with its batch-norm statistics re-estimated for
@@ -148,16 +155,23 @@ def build_dcgan64(fast: bool, directory: Path, command: str) -> None:
         finish_dcgan64(run.G_ema, run.history, cfg, fast, directory, command, t0)
 
 
-def finish_dcgan64(G_trained, history: dict, cfg, fast: bool, directory: Path, command: str, t0: float) -> None:
-    """After training: standing statistics for the EMA weights, the manifest's scores, the checkpoint."""
+def dcgan64_arch() -> dict:
+    """What the manifest records of dcgan64 besides its TrainConfig: architecture, recipe, standing statistics."""
+    return {**DCGAN64, **DCGAN64_RECIPE.g, "recipe": DCGAN64_RECIPE.name, "D": DCGAN64_RECIPE.d,
+            "standing_statistics": DCGAN64_STANDING}
+
+
+def finish_dcgan64(G_trained, history: dict, cfg, fast: bool, directory: Path, command: str, t0: float,
+                   minutes_this_call: float | None = None) -> None:
+    """After training: standing statistics for the EMA weights, the manifest's scores, the checkpoint.
+    ``minutes_this_call``: the training call's minutes, kept by ``--restat`` (else timed from ``t0``)."""
     G_ema = train.standing_statistics(as_saved(G_trained), **DCGAN64_STANDING)
     scores = evaluate_generator(G_ema, directory, n=200 if fast else 1000, size=DCGAN64["size"], repeats=1 if fast else 3)
-    scores["train_minutes_this_call"] = round((time.time() - t0) / 60, 1)
+    scores.update(call_minutes(t0, minutes_this_call))
     # the whole run's training time, from its history (each logged row timed log_every steps), and images seen
     scores["train_minutes"] = round(sum(cfg.log_every * cfg.batch_size / r for r in history["img_per_s"]) / 60, 1)
     scores["real_images_seen"] = cfg.steps * cfg.batch_size
-    arch = {**DCGAN64, **DCGAN64_RECIPE.g, "recipe": DCGAN64_RECIPE.name, "D": DCGAN64_RECIPE.d,
-            "standing_statistics": DCGAN64_STANDING}
+    arch = dcgan64_arch()
     entry = checkpoints.save("dcgan64", {"G_ema": G_ema.state_dict(), "G_ema_training_stats": batchnorm_buffers(G_trained),
                                          "history": history},
                              config={**cfg.as_dict(), **arch}, command=command, metrics=scores, directory=directory)
@@ -201,7 +215,13 @@ def build_cgan64(fast: bool, directory: Path, command: str) -> None:
         finish_cgan64(run.G_ema, run.history, cfg, fast, directory, command, t0)
 
 
-def finish_cgan64(G_trained, history: dict, cfg, fast: bool, directory: Path, command: str, t0: float) -> None:
+def cgan64_arch() -> dict:
+    """What the manifest records of cgan64 besides its TrainConfig."""
+    return {**CGAN64, "recipe": CGAN64_RECIPE.name, "standing_statistics": {**CGAN64_STANDING, "styles_seed": 4000}}
+
+
+def finish_cgan64(G_trained, history: dict, cfg, fast: bool, directory: Path, command: str, t0: float,
+                  minutes_this_call: float | None = None) -> None:
     """After training: standing statistics for the EMA weights, conditioned on real styles of a data seed no run
     trains on (4000), then obedience and skin tones measured, and the checkpoint."""
     _, styles = data.face_batches(256 if fast else 2048, size=CGAN64["size"], seed=4000, makeup=0.85, with_style=True)(0)
@@ -209,12 +229,11 @@ def finish_cgan64(G_trained, history: dict, cfg, fast: bool, directory: Path, co
     enc = encoder.load_shipped(directory=directory).model
     scores = metrics.obedience_report(enc, G_ema, n=130 if fast else 1000)
     scores.update(conditional_tones(G_ema, enc, n=200 if fast else 1000, repeats=1 if fast else 3))
-    scores["train_minutes_this_call"] = round((time.time() - t0) / 60, 1)
+    scores.update(call_minutes(t0, minutes_this_call))
     scores["train_minutes"] = round(sum(cfg.log_every * cfg.batch_size / r for r in history["img_per_s"]) / 60, 1)
     entry = checkpoints.save("cgan64", {"G_ema": G_ema.state_dict(), "G_ema_training_stats": batchnorm_buffers(G_trained),
                                         "history": history},
-                             config={**cfg.as_dict(), **CGAN64, "recipe": CGAN64_RECIPE.name,
-                                     "standing_statistics": {**CGAN64_STANDING, "styles_seed": 4000}},
+                             config={**cfg.as_dict(), **cgan64_arch()},
                              command=command, metrics=scores, directory=directory)
     log(f"cgan64: {scores} -> {entry.file} ({entry.bytes / 1e6:.2f} MB)")
 
@@ -235,20 +254,25 @@ def conditional_tones(G, enc, n: int, repeats: int) -> dict:
             "floor_tone_tv": round(sum(floor) / len(floor), 4)}
 
 
-def restat(name: str, directory: Path, command: str) -> None:
+def restat(name: str, fast: bool, directory: Path, command: str) -> None:
     """``--restat``: redo only what follows training (standing statistics, scores, checkpoint) on the shipped
-    weights, with the statistics training left; the same as a rebuild's, without the hours of training."""
+    weights, with the statistics training left; on the CPU, the very file a rebuild on the CPU writes, without
+    the hours of training (on a GPU, whose kernels differ, a rebuild's statistics differ in the last digits)."""
     state, entry = checkpoints.load(name, directory=directory, keys=("G_ema", "history"))
-    build = {"dcgan64": (models.DCGANGenerator, dcgan64_models_and_config, finish_dcgan64),
-             "cgan64": (models.ConditionalGenerator, cgan64_models_and_config, finish_cgan64)}
-    net, models_and_config, finish = build[name]
+    build = {"dcgan64": (models.DCGANGenerator, dcgan64_models_and_config, dcgan64_arch, finish_dcgan64),
+             "cgan64": (models.ConditionalGenerator, cgan64_models_and_config, cgan64_arch, finish_cgan64)}
+    net, models_and_config, arch, finish = build[name]
+    cfg = models_and_config(fast=fast)[2]
+    defaults = train.TrainConfig().as_dict()  # a field newer than the checkpoint was at its default then
+    expected = {**cfg.as_dict(), **{k: v for k, v in arch().items() if k != "standing_statistics"}}
+    differ = sorted(k for k, v in expected.items() if entry.config.get(k, defaults.get(k)) != v)
+    if differ:
+        raise SystemExit(f"{name}'s checkpoint was trained with another config than this tool's {'--fast' if fast else 'full'} "
+                         f"settings ({', '.join(differ)} differ): rebuild it instead")
     G = net.from_config(entry.config)
     G.load_state_dict({**state["G_ema"], **state.get("G_ema_training_stats", {})})
-    cfg = models_and_config(fast=directory != config.CHECKPOINT_DIR)[2]
-    defaults = train.TrainConfig().as_dict()  # a field newer than the checkpoint was at its default then
-    if {k: entry.config.get(k, defaults[k]) for k in cfg.as_dict()} != cfg.as_dict():
-        raise SystemExit(f"{name}'s checkpoint was trained with another config than this tool's: rebuild it instead")
-    finish(G, state["history"], cfg, directory != config.CHECKPOINT_DIR, directory, command, time.time())
+    finish(G, state["history"], cfg, fast, directory, command, time.time(),
+           minutes_this_call=entry.metrics.get("train_minutes_this_call"))
 
 
 def _transfer_metrics(outputs: dict, held: dict) -> dict:
@@ -368,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.names or list(TARGETS):
         command = "python tools/train_checkpoints.py " + shlex.join([name] + (["--fast"] if args.fast else []))
         if args.restat:
-            restat(name, directory, command) if is_main() else None
+            restat(name, args.fast, directory, command) if is_main() else None
         else:
             TARGETS[name](args.fast, directory, command)
         if world > 1:

@@ -350,7 +350,7 @@ def standing_statistics(G: nn.Module, batches: int = 32, batch_size: int = 64, *
     noise vectors and set each batch-norm layer's running mean and variance to the plain average of their batch
     statistics, ``mu = 1/K sum_k mu_k`` and ``var = 1/K sum_k var_k``. Two things make the statistics a trained G
     carries stale: the EMA copy's statistics are the live G's (EMA averages weights, not what they compute), and
-    with momentum 0.1 they average only the last ~10 training batches, which for batches of 16 is ~160 faces.
+    with momentum 0.1 they weigh mostly the last 10-20 training batches, which for batches of 16 is 150-300 faces.
     A conditional G needs ``cond``, condition vectors ``(N, cond_dim)`` as the data has them (real styles): each
     batch draws its rows at random. G itself is left untouched; ``tools/train_checkpoints.py`` applies it to
     ``dcgan64`` and ``cgan64``. Taught in 03_dcgan_faces, section 6.
@@ -372,6 +372,7 @@ def standing_statistics(G: nn.Module, batches: int = 32, batch_size: int = 64, *
     norms = [m for m in G.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
     if not norms:
         raise ValueError(f"G ({type(G).__name__}) has no batch-norm layer with running statistics: there is nothing to re-estimate")
+    momenta = [m.momentum for m in norms]
     for m in norms:
         m.reset_running_stats()
         m.momentum = None  # None: a cumulative average over every batch seen
@@ -385,6 +386,8 @@ def standing_statistics(G: nn.Module, batches: int = 32, batch_size: int = 64, *
             G(z, cond[rows].float().to(device))
         else:
             G(z)
+    for m, momentum in zip(norms, momenta):  # the copy trains as G would, if it is trained on
+        m.momentum = momentum
     return G.eval()
 
 def slerp(z0: Tensor, z1: Tensor, t: float) -> Tensor:

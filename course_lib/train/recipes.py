@@ -19,11 +19,11 @@ on one seed: precision 0.51 vs 0.48, recall 0.54 vs 0.60).
 
 The batch size is a run's setting, not the recipe's: at 32 px, batches of 32 for the same images (twice the
 steps; the ladder's ``batch32`` rung, three seeds) raised precision 0.48 -> 0.54 and recall 0.59 -> 0.64; at
-64 px they did not pay (``dcgan64``: precision 0.68, recall 0.80, as with batches of 64). Batches of 16 paid at
+64 px they did not pay (``dcgan64`` trained with them: precision 0.68, recall 0.80, as with batches of 64). Batches of 16 paid at
 both sizes: at 32 px (``batch16``, three seeds) precision 0.56, recall 0.70; at 64 px (16,000 steps for the same
 256k images, two model seeds) precision 0.72 / 0.70, recall 0.82, FID 48 / 36 against the batches of 64's 0.68 /
 0.80 / 49, but skin-tone TV 0.10 / 0.09 against 0.07. Most of that came from batch norm's running statistics
-(over batches of 16 they average ~160 faces, of the live G, not of its EMA copy): re-estimated for the EMA weights
+(over batches of 16 they weigh mostly 150-300 faces, of the live G, not of its EMA copy): re-estimated for the EMA weights
 (``train.standing_statistics``) the same two runs score 0.71 / 0.70, 0.82 / 0.83, FID 36 / 35 and TV 0.08 /
 0.07. ``dcgan64`` ships that way (``tools/train_checkpoints.py``). Batches of 8 (32,000 steps, one seed, standing
 statistics) did not pay at 64 px: 0.71 / 0.82, FID 34, in 28 minutes of training against 19.
@@ -33,7 +33,8 @@ shipped ``layered64`` (``models.ProjectedDiscriminator``; Projected GAN, Sauer e
 resized to S px (None: as they come). A D that starts from a network that already knows faces raised precision
 0.48 -> 0.54 and recall 0.59 -> 0.67 at 32 px (the ladder's ``projected32``, three seeds); not in ``FAST``,
 because batches of 16 buy more, in fewer minutes on the same CPU (2.5 against 2.6 a run), and at 64 px it
-did not pay (``dcgan64``'s run with the parser at 64 px: precision 0.66, recall 0.77, against 0.68 / 0.80 without it).
+did not pay (``dcgan64``'s run in batches of 64 with the parser at 64 px: precision 0.66, recall 0.77, against
+0.68 / 0.80 without it).
 """
 from __future__ import annotations
 

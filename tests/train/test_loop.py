@@ -184,7 +184,7 @@ def test_standing_statistics_average_the_batch_statistics_of_g_own_weights():
     # the plain average (not momentum 0.1) of the batch means and of the unbiased batch variances
     torch.testing.assert_close(first.running_mean, torch.stack([x.mean((0, 2, 3)) for x in seen]).mean(0))
     torch.testing.assert_close(first.running_var, torch.stack([x.var((0, 2, 3), unbiased=True) for x in seen]).mean(0))
-    assert not S.training and int(first.num_batches_tracked) == 3
+    assert not S.training and int(first.num_batches_tracked) == 3 and first.momentum == norm.momentum == 0.1
     # G itself is untouched, and only the statistics changed
     assert all(torch.equal(before[k], v) for k, v in G.state_dict().items())
     for key, value in S.state_dict().items():
