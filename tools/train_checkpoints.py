@@ -100,7 +100,7 @@ def call_minutes(t0: float, kept: float | None) -> dict:
 DCGAN64 = {"z_dim": 100, "size": 64, "width": 32}  # G and D width (pytorch/examples' ngf = ndf)
 DCGAN64_RECIPE = train.recipes.FAST  # the top of the recipe ladder (benchmarks/gan_ladder.py), in batches of 16
 # (256k real images in 16,000 steps: the ladder's `batch16` rung) and with its batch-norm statistics re-estimated for
-# the EMA weights afterwards (train.standing_statistics: with batches of 16 the running statistics average ~160 faces)
+# the EMA weights afterwards (train.standing_statistics: with batches of 16 the running statistics weigh mostly 150-300 faces)
 DCGAN64_STANDING = {"batches": 32, "batch_size": 64, "seed": 5}
 
 
@@ -392,7 +392,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.names or list(TARGETS):
         command = "python tools/train_checkpoints.py " + shlex.join([name] + (["--fast"] if args.fast else []))
         if args.restat:
-            restat(name, args.fast, directory, command) if is_main() else None
+            if is_main():  # no training: one process is enough
+                restat(name, args.fast, directory, command)
         else:
             TARGETS[name](args.fast, directory, command)
         if world > 1:

@@ -390,6 +390,7 @@ def standing_statistics(G: nn.Module, batches: int = 32, batch_size: int = 64, *
         m.momentum = momentum
     return G.eval()
 
+
 def slerp(z0: Tensor, z1: Tensor, t: float) -> Tensor:
     """Spherical interpolation from ``z0`` (t = 0) to ``z1`` (t = 1) along the great circle between them.
 
