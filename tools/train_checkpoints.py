@@ -90,11 +90,13 @@ def batchnorm_buffers(G: torch.nn.Module) -> dict:
     return {k: v for k, v in G.state_dict().items() if k.rsplit(".", 1)[-1].startswith(("running_", "num_batches"))}
 
 
-def call_minutes(t0: float, kept: float | None) -> dict:
-    """The manifest's minutes for this call: timed from ``t0``, or, for ``--restat``, the training call's, kept,
-    with the restat's own beside them."""
+def run_minutes(cfg, history: dict, t0: float, kept: float | None) -> dict:
+    """The manifest's minutes: this call's, timed from ``t0`` (for ``--restat``, the training call's, kept, with the
+    restat's own beside them), and the whole run's training time, from its history (each logged row timed
+    ``log_every`` steps)."""
     minutes = round((time.time() - t0) / 60, 1)
-    return {"train_minutes_this_call": minutes} if kept is None else {"train_minutes_this_call": kept, "restat_minutes": minutes}
+    call = {"train_minutes_this_call": minutes} if kept is None else {"train_minutes_this_call": kept, "restat_minutes": minutes}
+    return {**call, "train_minutes": round(sum(cfg.log_every * cfg.batch_size / r for r in history["img_per_s"]) / 60, 1)}
 
 
 DCGAN64 = {"z_dim": 100, "size": 64, "width": 32}  # G and D width (pytorch/examples' ngf = ndf)
@@ -167,9 +169,7 @@ def finish_dcgan64(G_trained, history: dict, cfg, fast: bool, directory: Path, c
     ``minutes_this_call``: the training call's minutes, kept by ``--restat`` (else timed from ``t0``)."""
     G_ema = train.standing_statistics(as_saved(G_trained), **DCGAN64_STANDING)
     scores = evaluate_generator(G_ema, directory, n=200 if fast else 1000, size=DCGAN64["size"], repeats=1 if fast else 3)
-    scores.update(call_minutes(t0, minutes_this_call))
-    # the whole run's training time, from its history (each logged row timed log_every steps), and images seen
-    scores["train_minutes"] = round(sum(cfg.log_every * cfg.batch_size / r for r in history["img_per_s"]) / 60, 1)
+    scores.update(run_minutes(cfg, history, t0, minutes_this_call))
     scores["real_images_seen"] = cfg.steps * cfg.batch_size
     arch = dcgan64_arch()
     entry = checkpoints.save("dcgan64", {"G_ema": G_ema.state_dict(), "G_ema_training_stats": batchnorm_buffers(G_trained),
@@ -181,6 +181,7 @@ def finish_dcgan64(G_trained, history: dict, cfg, fast: bool, directory: Path, c
 CGAN64 = {"z_dim": 100, "cond_dim": len(makeup.VECTOR_FIELDS), "size": 64, "width": 32, "cond_from": 2}  # style steers the 16 px blocks on
 CGAN64_RECIPE = train.recipes.FAST
 CGAN64_STANDING = {"batches": 32, "batch_size": 64, "seed": 5}  # as dcgan64's
+CGAN64_STYLES_SEED = 4000  # the data seed of the real styles its standing statistics are conditioned on (no run trains on it)
 
 
 def cgan64_models_and_config(fast: bool = False, **changes):
@@ -217,20 +218,20 @@ def build_cgan64(fast: bool, directory: Path, command: str) -> None:
 
 def cgan64_arch() -> dict:
     """What the manifest records of cgan64 besides its TrainConfig."""
-    return {**CGAN64, "recipe": CGAN64_RECIPE.name, "standing_statistics": {**CGAN64_STANDING, "styles_seed": 4000}}
+    return {**CGAN64, "recipe": CGAN64_RECIPE.name, "standing_statistics": {**CGAN64_STANDING, "styles_seed": CGAN64_STYLES_SEED}}
 
 
 def finish_cgan64(G_trained, history: dict, cfg, fast: bool, directory: Path, command: str, t0: float,
                   minutes_this_call: float | None = None) -> None:
     """After training: standing statistics for the EMA weights, conditioned on real styles of a data seed no run
-    trains on (4000), then obedience and skin tones measured, and the checkpoint."""
-    _, styles = data.face_batches(256 if fast else 2048, size=CGAN64["size"], seed=4000, makeup=0.85, with_style=True)(0)
+    trains on, then obedience and skin tones measured, and the checkpoint."""
+    _, styles = data.face_batches(256 if fast else 2048, size=CGAN64["size"], seed=CGAN64_STYLES_SEED, makeup=0.85,
+                                  with_style=True)(0)
     G_ema = train.standing_statistics(as_saved(G_trained), cond=styles, **CGAN64_STANDING)
     enc = encoder.load_shipped(directory=directory).model
     scores = metrics.obedience_report(enc, G_ema, n=130 if fast else 1000)
     scores.update(conditional_tones(G_ema, enc, n=200 if fast else 1000, repeats=1 if fast else 3))
-    scores.update(call_minutes(t0, minutes_this_call))
-    scores["train_minutes"] = round(sum(cfg.log_every * cfg.batch_size / r for r in history["img_per_s"]) / 60, 1)
+    scores.update(run_minutes(cfg, history, t0, minutes_this_call))
     entry = checkpoints.save("cgan64", {"G_ema": G_ema.state_dict(), "G_ema_training_stats": batchnorm_buffers(G_trained),
                                         "history": history},
                              config={**cfg.as_dict(), **cgan64_arch()},
