@@ -46,6 +46,8 @@ class Rung:
     g: dict = field(default_factory=dict)  # DCGANGenerator keyword arguments
     d: dict = field(default_factory=dict)  # DCGANDiscriminator keyword arguments
     cfg: dict = field(default_factory=dict)  # TrainConfig fields
+    share: float = 1.0  # the share of the ladder's budget (--kimg) of real images this rung sees: below 1 for a rung
+    # that spends its own CPU minutes differently (more steps on fewer images) and is compared at equal minutes
 
 
 RECIPES = train.recipes
@@ -81,6 +83,10 @@ RUNGS = [
     Rung("g2", "fast with two G updates per D update, each on fresh noise (no more real images)", "fast",
          cfg={"g_steps": 2}),
     Rung("batch16", "fast with batches of 16 (four times the steps for the same images)", "fast", cfg={"batch_size": 16}),
+    Rung("batch16-52k", "batch16 on 5/8 of fast's images (52k, 3,250 steps): about fast's CPU minutes (on one CPU, "
+                        "a tenth more)", "batch16", share=0.625),
+    Rung("lr1e-3", "fast with learning rates 1e-3 for G and D (twice fast's)", "fast", cfg={"lr_G": 1e-3, "lr_D": 1e-3}),
+    Rung("r1-0.05", "fast with R1 gamma 0.05 (a quarter of fast's)", "fast", cfg={"r1_gamma": 0.05}),
     Rung("projected", "fast with projected heads in D on the frozen region parser of layered64, the faces resized "
                       "to its 64 px (Projected GAN, Sauer et al. 2021)", "fast", d={"projected": 64}),
     Rung("projected32", "projected, the parser reading the 32 px faces as they are (a quarter of the pixels)", "fast",
@@ -114,7 +120,7 @@ def run_one(name: str, size: int, width: int, kimg: float, seed: int, n_eval: in
     g_kwargs, d_kwargs, cfg_fields = settings(name)
     width = BY_NAME[name].width or width
     batch_size = cfg_fields.get("batch_size", batch_size)  # a rung may change the batch: the budget stays in images
-    steps = math.ceil(kimg * 1000 / batch_size)
+    steps = math.ceil(kimg * BY_NAME[name].share * 1000 / batch_size)  # the row keeps the ladder's kimg, and its images
     cfg = train.TrainConfig(**{"log_every": 50, **cfg_fields, "steps": steps, "batch_size": batch_size, "seed": seed,
                                "checkpoint_every": 0})
     dev.set_seed(1000 + seed)
@@ -200,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         command = "python benchmarks/gan_ladder.py " + " ".join(sys.argv[1:])
         meta = {"command": command, "commands": list(dict.fromkeys(commands + [command])), "machine": machine,
                 "kimg": args.kimg, "ladder": LADDER,
-                "rungs": [{"rung": r.name, "adds": r.adds, "base": r.base} for r in RUNGS]}
+                "rungs": [{"rung": r.name, "adds": r.adds, "base": r.base, "share": r.share} for r in RUNGS]}
         out.parent.mkdir(parents=True, exist_ok=True)
         meta_path.write_text(json.dumps(meta, indent=1))
         enc = encoder.load_shipped().model

@@ -71,10 +71,15 @@ def test_ladder_table_says_which_machine_timed_each_rung():
 def test_ladder_tool_runs_a_tiny_rung_and_skips_it_when_asked_again(tmp_path):
     out = tmp_path / "ladder.json"
     cmd = [sys.executable, str(config.REPO_ROOT / "benchmarks" / "gan_ladder.py"), "--size", "32", "--kimg", "0.128",
-           "--seeds", "0", "--rungs", "fast", "--n-eval", "40", "--width", "8", "--threads", "1", "--out", str(out)]
+           "--seeds", "0", "--rungs", "fast", "batch16-52k", "--n-eval", "40", "--width", "8", "--threads", "1",
+           "--out", str(out)]
     first = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr
     assert "fast seed 0: precision" in first.stdout and (tmp_path / "samples" / "32px-fast.png").exists()
+    rows = {r["rung"]: r for r in json.loads(out.read_text())}
+    assert (rows["fast"]["steps"], rows["fast"]["images"]) == (2, 128)  # 128 images in batches of 64
+    # a rung with a share of the budget: 5/8 of 128 images in batches of 16 is 5 steps; the row keeps the ladder's kimg
+    assert (rows["batch16-52k"]["steps"], rows["batch16-52k"]["images"], rows["batch16-52k"]["kimg"]) == (5, 80, 0.128)
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "seed 0: precision" not in again.stdout and "| fast |" in again.stdout
 
