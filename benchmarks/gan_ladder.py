@@ -2,7 +2,8 @@
 """The recipe ladder: what each training technique buys a DCGAN, at a fixed budget of real images seen.
 
 Each rung adds one technique to the rung above it (or swaps one, for the alternatives), trains a DCGAN on
-SynthFaces from scratch for the same number of real images, and measures its EMA generator in the domain
+SynthFaces from scratch for the same number of real images (a rung with a ``share`` below 1 sees that share of
+them, to be compared at about equal CPU minutes instead), and measures its EMA generator in the domain
 encoder's space against faces of a *held-out* data seed (never trained on, never tuned on): precision,
 recall (k = 3) and the skin-tone TV, next to the real-vs-real floor at the same sample size. Every rung runs
 on several seeds (model init, noise and data order all change), so a gain can be told from noise: the
@@ -113,13 +114,14 @@ def _check_top_rung() -> None:
 
 def run_one(name: str, size: int, width: int, kimg: float, seed: int, n_eval: int, enc, batch_size: int = 64,
             samples_dir: Path | None = None, curve: int = 0) -> dict:
-    """Train rung ``name`` with ``seed`` for ``kimg`` thousand real images; return its scores and costs.
+    """Train rung ``name`` with ``seed`` for ``kimg`` thousand real images times the rung's share; return its scores
+    and costs (the row keeps ``kimg``, the ladder's budget, and records the images and steps it took).
 
     ``curve`` > 0 also measures precision/recall at ``curve`` evenly spaced points of the run (its time is not
     counted in the run's minutes)."""
     g_kwargs, d_kwargs, cfg_fields = settings(name)
     width = BY_NAME[name].width or width
-    batch_size = cfg_fields.get("batch_size", batch_size)  # a rung may change the batch: the budget stays in images
+    batch_size = cfg_fields.get("batch_size", batch_size)  # a rung may change the batch: its budget stays in images
     steps = math.ceil(kimg * BY_NAME[name].share * 1000 / batch_size)  # the row keeps the ladder's kimg, and its images
     cfg = train.TrainConfig(**{"log_every": 50, **cfg_fields, "steps": steps, "batch_size": batch_size, "seed": seed,
                                "checkpoint_every": 0})
@@ -149,7 +151,8 @@ def run_one(name: str, size: int, width: int, kimg: float, seed: int, n_eval: in
         samples_dir.mkdir(parents=True, exist_ok=True)
         (samples_dir / f"{size}px-{name}.png").write_bytes(viz.to_png_bytes(viz.make_grid(fake, nrow=8)))
     return {"rung": name, "size": size, "width": width, "kimg": kimg, "seed": seed, "steps": steps,
-            "images": steps * batch_size, "cpu_min": round(cpu_min, 2), "wall_min": round(wall_min, 2), **scores,
+            "images": steps * batch_size, **({"share": BY_NAME[name].share} if BY_NAME[name].share != 1 else {}),
+            "cpu_min": round(cpu_min, 2), "wall_min": round(wall_min, 2), **scores,
             "g": g_kwargs, "d": d_kwargs, "cfg": cfg_fields, **({"curve": points} if points else {})}
 
 
@@ -184,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=32, choices=(32, 64))
     parser.add_argument("--width", type=int, default=32)
-    parser.add_argument("--kimg", type=float, default=83.2, help="thousands of real images each run sees")
+    parser.add_argument("--kimg", type=float, default=83.2, help="thousands of real images each run sees (times its rung's share)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--rungs", nargs="+", default=[r.name for r in RUNGS], choices=[r.name for r in RUNGS])
     parser.add_argument("--n-eval", type=int, default=1000)
@@ -213,8 +216,9 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.rungs:
             width = BY_NAME[name].width or args.width
             for seed in args.seeds:
-                key = (name, args.size, width, args.kimg, seed, json.dumps(settings(name), sort_keys=True))
-                if any((r["rung"], r["size"], r["width"], r["kimg"], r["seed"],
+                key = (name, args.size, width, args.kimg, BY_NAME[name].share, seed,
+                       json.dumps(settings(name), sort_keys=True))
+                if any((r["rung"], r["size"], r["width"], r["kimg"], r.get("share", 1.0), r["seed"],
                         json.dumps((r.get("g", {}), r["d"], r["cfg"]), sort_keys=True)) == key
                        for r in rows):
                     continue

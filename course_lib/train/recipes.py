@@ -26,7 +26,10 @@ both sizes: at 32 px (``batch16``, three seeds) precision 0.56, recall 0.70; at 
 (over batches of 16 they weigh mostly 150-300 faces, of the live G, not of its EMA copy): re-estimated for the EMA weights
 (``train.standing_statistics``) the same two runs score 0.71 / 0.70, 0.82 / 0.83, FID 36 / 35 and TV 0.08 /
 0.07. ``dcgan64`` ships that way (``tools/train_checkpoints.py``). Batches of 8 (32,000 steps, one seed, standing
-statistics) did not pay at 64 px: 0.71 / 0.82, FID 34, in 28 minutes of training against 19.
+statistics) did not pay at 64 px: 0.71 / 0.82, FID 34, in 28 minutes of training against 19. At equal CPU minutes
+batches of 16 still pay at 32 px: 5/8 of the images in batches of 16 (the ladder's ``batch16-52k``, three seeds, the
+run notebook 03 section 5 trains) score precision 0.53 against 0.48 for 83k in batches of 64, recall 0.62 against
+0.56-0.59.
 
 A recipe's ``d`` may also hold ``"projected": S``: D gains projected heads on the frozen region parser of the
 shipped ``layered64`` (``models.ProjectedDiscriminator``; Projected GAN, Sauer et al. 2021), which sees the faces

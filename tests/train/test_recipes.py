@@ -79,7 +79,8 @@ def test_ladder_tool_runs_a_tiny_rung_and_skips_it_when_asked_again(tmp_path):
     rows = {r["rung"]: r for r in json.loads(out.read_text())}
     assert (rows["fast"]["steps"], rows["fast"]["images"]) == (2, 128)  # 128 images in batches of 64
     # a rung with a share of the budget: 5/8 of 128 images in batches of 16 is 5 steps; the row keeps the ladder's kimg
-    assert (rows["batch16-52k"]["steps"], rows["batch16-52k"]["images"], rows["batch16-52k"]["kimg"]) == (5, 80, 0.128)
+    share = rows["batch16-52k"]
+    assert (share["steps"], share["images"], share["kimg"], share["share"]) == (5, 80, 0.128, 0.625)
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "seed 0: precision" not in again.stdout and "| fast |" in again.stdout
 
