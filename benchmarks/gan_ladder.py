@@ -187,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=32, choices=(32, 64))
     parser.add_argument("--width", type=int, default=32)
-    parser.add_argument("--kimg", type=float, default=83.2, help="thousands of real images each run sees (times its rung's share)")
+    parser.add_argument("--kimg", type=float, default=83.2,
+                        help="thousands of real images each run sees (times its rung's share)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--rungs", nargs="+", default=[r.name for r in RUNGS], choices=[r.name for r in RUNGS])
     parser.add_argument("--n-eval", type=int, default=1000)
