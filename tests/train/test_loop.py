@@ -167,20 +167,24 @@ def test_generate_and_slerp():
         train.generate(G)
 
 
+def _first_norm(net: torch.nn.Module) -> torch.nn.BatchNorm2d:
+    return next(m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d))
+
+
 def test_standing_statistics_average_the_batch_statistics_of_g_own_weights():
     G, _ = tiny()
     G.eval()
     before = {k: v.clone() for k, v in G.state_dict().items()}
     seen = []  # what the first batch norm sees, batch by batch, in a copy run the same way
     probe = copy.deepcopy(G).train()
-    norm = next(m for m in probe.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    norm = _first_norm(probe)
     norm.register_forward_hook(lambda m, inp, out: seen.append(inp[0].detach()))
     noise = torch.Generator().manual_seed(3)
     with torch.no_grad():
         for _ in range(3):
             probe(torch.randn(6, G.z_dim, generator=noise))
     S = train.standing_statistics(G, batches=3, batch_size=6, seed=3)
-    first = next(m for m in S.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    first = _first_norm(S)
     # the plain average (not momentum 0.1) of the batch means and of the unbiased batch variances
     torch.testing.assert_close(first.running_mean, torch.stack([x.mean((0, 2, 3)) for x in seen]).mean(0))
     torch.testing.assert_close(first.running_var, torch.stack([x.var((0, 2, 3), unbiased=True) for x in seen]).mean(0))
@@ -192,8 +196,8 @@ def test_standing_statistics_average_the_batch_statistics_of_g_own_weights():
         assert same != ("running_" in key or "num_batches" in key), key
     # seeded: the same seed gives the same statistics, another seed others
     again, other = (train.standing_statistics(G, batches=3, batch_size=6, seed=s) for s in (3, 4))
-    assert torch.equal(next(m for m in again.modules() if isinstance(m, torch.nn.BatchNorm2d)).running_mean, first.running_mean)
-    assert not torch.equal(next(m for m in other.modules() if isinstance(m, torch.nn.BatchNorm2d)).running_mean, first.running_mean)
+    assert torch.equal(_first_norm(again).running_mean, first.running_mean)
+    assert not torch.equal(_first_norm(other).running_mean, first.running_mean)
 
 
 def test_bad_config_values_are_named():
