@@ -85,6 +85,27 @@ def test_face_batches_are_a_pure_function_of_the_step():
     assert len({tuple(x.flatten()[:50].tolist()) for x in seen}) == 6
 
 
+def test_face_batches_render_ahead_and_give_each_step_the_same_batch_in_any_order():
+    """Batches come from chunks rendered several steps at a time (fixed by the step numbers), so reading the steps
+    in another order, or resuming at a step, gives the same tensors; each holds the faces render_indices names."""
+    from course_lib import faces
+
+    batch = data.face_batches(16, size=32, seed=2)  # 32 steps a chunk at 32 px
+    in_order = [batch(s) for s in range(40)]
+    resumed = data.face_batches(16, size=32, seed=2)
+    for s in (35, 3, 31, 32, 0):  # across the chunk boundary at 32, and backwards
+        assert torch.equal(resumed(s), in_order[s]), s
+    alone = faces.render_indices(range(16 * 33, 16 * 34), seed=2, size=32, makeup=0.5)  # the same faces, one call
+    assert (alone.images - in_order[33]).abs().max() <= 1 / 127.5 + 1e-6
+    assert (alone.images - in_order[33]).abs().mean() < 1e-4
+    in_order[5].zero_()  # the caller owns its tensor: changing it leaves the chunk alone
+    assert not torch.equal(batch(5), in_order[5])
+    styled = data.face_batches(16, size=32, seed=2, with_style=True)
+    images, styles = styled(33)
+    assert torch.equal(images, in_order[33]) and styles.shape == (16, 18)
+    assert np.allclose(styles.numpy(), np.stack([m.to_vector() for m in alone.makeups]))
+
+
 def test_face_batches_shard_the_faces_between_processes():
     """Under torchrun, rank r of `world` draws its own faces; together the ranks draw what one process would."""
     one = data.face_batches(2, size=32, seed=3)

@@ -100,6 +100,9 @@ def render(identity: Identity | Sequence[Identity], makeup: MakeupStyle | Sequen
 
     ``identity`` and ``makeup`` may be single values or lists of equal length; ``size`` is one of 32, 64,
     128, 256. The made-up face is ``makeup.apply_makeup(bare face, its masks, style)``, quantised to 8 bits.
+    A face's masks, and a bare face's pixels, are the same whichever faces share the call; a made-up face may
+    differ by one 8-bit level on a rare pixel (the makeup layers' vectorised maths rounds a value differently in a
+    SIMD block and in its tail; about one face in a thousand).
     Taught in 00_welcome, section 4.
     """
     identities = [identity] if isinstance(identity, Identity) else list(identity)

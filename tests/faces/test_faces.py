@@ -35,6 +35,25 @@ def test_a_face_does_not_depend_on_its_batch(batch):
             assert (alone.masks[name][0] - batch.masks[name][i]).abs().max() <= 1e-5, name
 
 
+def test_a_bare_face_and_its_masks_do_not_depend_on_its_batch():
+    """The shader's inputs for a face (parameters, linear colours) are the same alone and in a batch to the last
+    bit, so bare faces and every mask are too (a vectorised sRGB curve once gave the colours in a SIMD block and
+    those in its tail different last bits)."""
+    from course_lib.faces import drawing
+
+    ids = [faces.sample_face(5, i, makeup=False)[0] for i in range(96)]
+    params, colours, _ = drawing.identity_table(ids)
+    for i in range(0, 96, 7):
+        alone = drawing.identity_table([ids[i]])
+        assert np.array_equal(params[i], alone[0][0]) and np.array_equal(colours[i], alone[1][0]), i
+    bare = faces.render_indices(range(40), seed=6, size=32, makeup=False)
+    for start in (0, 16, 33):
+        part = faces.render_indices(range(start, start + 7), seed=6, size=32, makeup=False)
+        assert torch.equal(part.images, bare.images[start:start + 7])
+        for name in faces.MASKS:
+            assert torch.equal(part.masks[name], bare.masks[name][start:start + 7]), name
+
+
 def test_other_seeds_and_indices_give_other_faces(batch):
     other = faces.render_indices(range(24), seed=4, size=64)
     assert (other.images - batch.images).abs().mean() > 0.05
