@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from course_lib.colour import hex_to_rgb, linear_to_srgb, srgb_to_linear
+from course_lib.colour import hex_to_rgb, linear_to_srgb
 from course_lib.faces.identity import HAIR_COLOURS, IRIS_COLOURS, MONK_TONES, Identity
 
 REGIONS = ("background", "hair", "clothes", "skin", "eyes", "brows", "lips")  # partition: sums to 1
