@@ -12,24 +12,20 @@ from __future__ import annotations
 import statistics
 import sys
 
-from common import setup, timed
+from common import render_batch_alone, setup, timed
 
 
 def main(argv: list[str] | None = None) -> int:
     args = setup(__doc__, argv, steps=200, repeats=5)
 
-    from course_lib import data, device as dev, faces, train
-
-    def per_batch(size: int, seed: int):
-        def batch(step: int):
-            return faces.render_indices(range(16 * step, 16 * step + 16), seed=seed, size=size, makeup=0.5).images
-        return batch
+    from course_lib import data, device as dev, train
 
     def run(size: int, source: str, steps: int) -> None:
         dev.set_seed(1000)
         G, D = train.recipes.FAST.models(size=size, width=32)
         cfg = train.recipes.FAST.config(steps=steps, batch_size=16, seed=0, checkpoint_every=0)
-        batches = data.face_batches(16, size=size, seed=100, makeup=0.5) if source == "ahead" else per_batch(size, 100)
+        batches = (data.face_batches(16, size=size, seed=100, makeup=0.5) if source == "ahead"
+                   else lambda step: render_batch_alone(step, size, 100))
         train.fit(G, D, batches, cfg, progress=False)
 
     cases = {(size, source): (steps, lambda size=size, source=source, steps=steps: run(size, source, steps))

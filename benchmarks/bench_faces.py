@@ -12,7 +12,7 @@ from __future__ import annotations
 import statistics
 import sys
 
-from common import setup, timed
+from common import render_batch_alone, setup, timed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     def per_batch(size: int, steps: int, seed: int) -> None:
         """The same faces, one render call per batch of 16."""
         for step in range(steps):
-            faces.render_indices(range(16 * step, 16 * step + 16), seed=seed, size=size, makeup=0.5)
+            render_batch_alone(step, size, seed)
 
     cases = {  # name -> (faces per call, function of the repeat index)
         "64 px, batched (512 faces, half wearing makeup)": (512, lambda r: faces.render_indices(range(512), seed=r, size=64, makeup=0.5)),

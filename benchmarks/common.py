@@ -33,3 +33,12 @@ def timed(fn) -> float:
     return time.perf_counter() - t0
 
 
+
+
+def render_batch_alone(step: int, size: int, seed: int, batch_size: int = 16):
+    """Batch ``step`` of SynthFaces rendered by its own call (what ``data.face_batches`` did before it rendered
+    ahead): the baseline of the data benchmarks."""
+    from course_lib import faces
+
+    start = batch_size * step
+    return faces.render_indices(range(start, start + batch_size), seed=seed, size=size, makeup=0.5).images

@@ -20,12 +20,14 @@ Three tricks from the literature change only how samples are drawn from a traine
   measures) and keep the same share of each bin.
 Each row is G's EMA weights from the checkpoint, scored as ``tools/train_checkpoints.py`` scores it (k = 3, n real
 and n generated faces, the domain encoder's space), on data and noise seeds that neither training nor the manifest
-uses (real 9300.., second real sample 9400.., noise 7300..): the mean over ``--repeats``, with the real-vs-real
+uses (real 9300.., second real sample 9400.., noise 7300..; ``--offset K`` adds K to each, e.g. 300 for another
+held-out set): the mean over ``--repeats``, with the real-vs-real
 floor.
 
 Usage:
     .venv/bin/python benchmarks/sampling_fixes.py                  # about 4 minutes on 2 cores (AMD EPYC)
     .venv/bin/python benchmarks/sampling_fixes.py --repeats 1 --n 500
+    .venv/bin/python benchmarks/sampling_fixes.py --offset 300         # data seeds 9600.., 9700.., noise 7600..
 """
 from __future__ import annotations
 
@@ -49,43 +51,42 @@ def truncated(n: int, z_dim: int, t: float, generator: torch.Generator) -> torch
 
 
 def jacobian_scores(G: torch.nn.Module, z: torch.Tensor, generator: torch.Generator, probes: int = 2,
-                    eps: float = 1e-2, chunk: int = 500) -> torch.Tensor:
-    """``||G(z + eps v) - G(z)|| / eps`` averaged over ``probes`` random unit directions ``v``: how fast G stretches at z."""
-    out = []
+                    eps: float = 1e-2, chunk: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
+    """For each noise vector: ``||G(z + eps v) - G(z)|| / eps`` averaged over ``probes`` random unit directions ``v``
+    (how fast G stretches at z), and the mean of its image's centre square (the middle quarter of the side each way:
+    mostly skin, so mostly the skin tone's brightness)."""
+    scores, centres = [], []
     with torch.no_grad():
         for part in z.split(chunk):
             x = G(part).float()
+            s = x.shape[-1]
+            centres.append(x[:, :, s * 3 // 8: s * 5 // 8, s * 3 // 8: s * 5 // 8].mean((1, 2, 3)))
             score = torch.zeros(len(part))
             for _ in range(probes):
                 v = torch.randn(part.shape, generator=generator)
                 score += (G(part + eps * v / v.norm(dim=1, keepdim=True)).float() - x).flatten(1).norm(dim=1) / eps
-            out.append(score / probes)
-    return torch.cat(out)
+            scores.append(score / probes)
+    return torch.cat(scores), torch.cat(centres)
 
 
-def jacobian_truncated(G: torch.nn.Module, n: int, z_dim: int, keep: float, generator: torch.Generator,
-                       bins: int = 0) -> torch.Tensor:
-    """Noise for ``n`` faces: of ``n / keep`` draws, the ``n`` where G stretches least (``bins`` > 0: the same share of
-    each of ``bins`` brightness bins of the draws' image centres, so no range of skin tones is kept less)."""
-    z = torch.randn(round(n / keep), z_dim, generator=generator)
-    score = jacobian_scores(G, z, generator)
+def jacobian_keep(score: torch.Tensor, centre: torch.Tensor, n: int, bins: int = 0) -> torch.Tensor:
+    """Indices of the ``n`` draws where G stretches least; with ``bins`` > 0, ranked within ``bins`` brightness bins of
+    the draws' centres (equal counts), so that every bin keeps the same share and no range of skin tones is kept less."""
+    if not 0 < n <= len(score):
+        raise ValueError(f"n must be between 1 and the number of draws ({len(score)}), got {n}")
     if bins <= 0:
-        return z[score.argsort()[:n]]
-    with torch.no_grad():  # the mean of the centre quarter of each image: mostly skin, so mostly the skin tone
-        size = G(z[:1]).shape[-1]
-        centre = torch.cat([G(part).float()[:, :, size * 3 // 8: size * 5 // 8, size * 3 // 8: size * 5 // 8].mean((1, 2, 3))
-                            for part in z.split(500)])
+        return score.argsort()[:n]
     which = torch.bucketize(centre, centre.quantile(torch.linspace(0, 1, bins + 1)[1:-1]))
-    rank = torch.empty(len(z))  # each draw's place in its own bin, 0 (stretches least) to 1
+    rank = torch.empty(len(score))  # each draw's place in its own bin, 0 (stretches least) to 1
     for b in range(bins):
         idx = (which == b).nonzero().flatten()
         rank[idx[score[idx].argsort()]] = (torch.arange(len(idx)) + 0.5) / max(len(idx), 1)
-    return z[rank.argsort()[:n]]
+    return rank.argsort()[:n]
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = setup(__doc__, argv, n=1000, repeats=3, standing=32)  # faces per repeat, pairs of held-out data seeds,
-    # batches of 64 for the standing statistics
+    args = setup(__doc__, argv, n=1000, repeats=3, standing=32, offset=0)  # faces per repeat, pairs of held-out data
+    # seeds, batches of 64 for the standing statistics, and a shift of every data and noise seed (another held-out set)
     state, entry = checkpoints.load("dcgan64")
     G = models.DCGANGenerator.from_config(entry.config)
     G.load_state_dict(state["G_ema"])
@@ -97,18 +98,19 @@ def main(argv: list[str] | None = None) -> int:
     enc = encoder.load_shipped().model
     rows: dict[str, list[dict]] = {}
     for i in range(args.repeats):
-        read_real = encoder.read_out(enc, data.face_batches(args.n, size=64, seed=9300 + i, makeup=0.5)(0))
-        other = data.face_batches(args.n, size=64, seed=9400 + i, makeup=0.5)(0)
-        z = torch.randn(args.n, z_dim, generator=torch.Generator().manual_seed(7300 + i))
+        read_real = encoder.read_out(enc, data.face_batches(args.n, size=64, seed=9300 + args.offset + i, makeup=0.5)(0))
+        other = data.face_batches(args.n, size=64, seed=9400 + args.offset + i, makeup=0.5)(0)
+        z = torch.randn(args.n, z_dim, generator=torch.Generator().manual_seed(7300 + args.offset + i))
         draws = {"as shipped (standing statistics)": (G, z), "training's statistics": (as_trained, z),
                  f"standing statistics again ({args.standing} x 64)": (again, z)}  # name -> (G, noise)
         draws.update({f"scale psi {psi}": (G, z * psi) for psi in (0.8, 0.6, 0.5)})
-        draws.update({f"resample t {t}": (G, truncated(args.n, z_dim, t, torch.Generator().manual_seed(7300 + i)))
+        draws.update({f"resample t {t}": (G, truncated(args.n, z_dim, t, torch.Generator().manual_seed(7300 + args.offset + i)))
                       for t in (2.0, 1.5, 1.0)})
-        for keep in (0.8, 0.6):
-            for bins in (0, 8):
-                name = f"jacobian keep {keep}" + (f", per brightness bin ({bins})" if bins else "")
-                draws[name] = (G, jacobian_truncated(G, args.n, z_dim, keep, torch.Generator().manual_seed(7300 + i), bins))
+        for keep in (0.8, 0.6):  # one set of draws and scores per share kept, ranked both ways
+            pool = torch.randn(round(args.n / keep), z_dim, generator=torch.Generator().manual_seed(7300 + args.offset + i))
+            score, centre = jacobian_scores(G, pool, torch.Generator().manual_seed(7350 + args.offset + i))
+            draws[f"jacobian keep {keep}"] = (G, pool[jacobian_keep(score, centre, args.n)])
+            draws[f"jacobian keep {keep}, per brightness bin (8)"] = (G, pool[jacobian_keep(score, centre, args.n, bins=8)])
         for name, (net, noise) in draws.items():
             rows.setdefault(name, []).append(metrics.face_report(enc, read_real, train.generate(net, z=noise)))
         rows.setdefault("real vs real (floor)", []).append(metrics.face_report(enc, read_real, other))

@@ -34,13 +34,26 @@ def rgb_to_hex(rgb) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
+SRGB_KNEE, SRGB_SLOPE, SRGB_OFFSET, SRGB_SCALE, SRGB_GAMMA = 0.04045, 12.92, 0.055, 1.055, 2.4  # the sRGB curve (IEC 61966-2-1)
+
+
 def srgb_to_linear(x: torch.Tensor) -> torch.Tensor:
     """Invert the sRGB transfer curve: x in [0, 1] -> linear light in [0, 1].
 
     Not in the notebooks: colour science behind the renderer, the layer model and the dE2000 rulers.
     """
     x = x.clamp(0, 1)
-    return torch.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
+    return torch.where(x <= SRGB_KNEE, x / SRGB_SLOPE, ((x + SRGB_OFFSET) / SRGB_SCALE) ** SRGB_GAMMA)
+
+
+def srgb_to_linear_scalar(v: float) -> float:
+    """``srgb_to_linear`` for one number, in float64 scalar maths (the same result wherever the number sits in a
+    batch: vectorised powers round a value in a SIMD block and in its tail differently).
+
+    Not in the notebooks: colour science behind the renderer.
+    """
+    v = min(max(float(v), 0.0), 1.0)
+    return v / SRGB_SLOPE if v <= SRGB_KNEE else ((v + SRGB_OFFSET) / SRGB_SCALE) ** SRGB_GAMMA
 
 
 def linear_to_srgb(x: torch.Tensor) -> torch.Tensor:

@@ -275,11 +275,13 @@ def face_batches(batch_size: int, size: int = 64, seed: int = 0, makeup: bool | 
     have seen. Under torchrun each of ``world`` processes passes its ``rank`` (``train.distributed.rank_and_world()``)
     and draws its own faces: batch ``step`` of rank ``r`` starts at face ``(step * world + r) * batch_size``. ``n`` limits the data set to ``n`` faces, cycled
     in a fixed shuffled order (a finite training set, as with real data); None = always fresh faces.
-    Batches are rendered several at a time, in chunks of steps fixed by the step numbers (about 2**19 face
-    pixels: 512 faces at 32 px, 128 at 64 px): the renderer's cost per call is mostly fixed, so a training loop's
-    small batches of small faces render about 3x faster (``benchmarks/bench_faces.py``). A made-up face may
-    differ by one 8-bit level on a rare pixel with the faces rendered beside it (see ``faces.render``), so the
-    chunks never depend on which steps were read before: batch ``step`` is the same tensor in any order.
+    Small batches are rendered several at a time, in chunks of steps fixed by the step numbers (up to 2**19
+    face pixels a chunk: 512 faces at 32 px, 128 at 64 px; a batch at least that big is rendered alone, and with
+    ``n`` a chunk holds at most the batches that cover the data set once). A render call costs a fixed part plus
+    a part per pixel, and for small batches of small faces the fixed part dominates: batches of 16 at 32 px render
+    about 3x faster this way (``benchmarks/bench_faces.py``). A made-up face may differ by one 8-bit level on a
+    rare pixel with the faces rendered beside it (see ``faces.render``), so the chunks never depend on which
+    steps were read before: batch ``step`` is the same tensor in any order.
     Taught in 03_dcgan_faces, section 1.
     """
     from course_lib import faces
@@ -292,18 +294,28 @@ def face_batches(batch_size: int, size: int = 64, seed: int = 0, makeup: bool | 
     rank = validate.integer(rank, "rank", 0, world - 1)
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)) if n is not None else None
     ahead = max(1, _CHUNK_PIXELS // (batch_size * size * size))  # steps per chunk
+    if n is not None:  # a finite data set: no chunk needs to render it more than once
+        ahead = min(ahead, math.ceil(n / batch_size))
     chunk: dict = {"first": None, "images": None, "styles": None}  # the chunk last rendered
 
+    def render(first: int, steps: int) -> tuple[Tensor, Tensor | None]:
+        """Images (and styles) of batches ``first ... first + steps - 1``, in one render call."""
+        starts = [((first + k) * world + rank) * batch_size for k in range(steps)]
+        idx = torch.cat([torch.arange(s, s + batch_size) for s in starts])
+        if order is not None:
+            idx = order[idx % n]
+        rendered = faces.render_indices(idx.tolist(), seed=seed, size=size, makeup=makeup)
+        styles = torch.from_numpy(np.stack([m.to_vector() for m in rendered.makeups])) if with_style else None
+        return rendered.images, styles
+
     def batch(step: int) -> Tensor | tuple[Tensor, Tensor]:
+        if ahead == 1:  # a big batch: rendered alone, nothing kept
+            images, styles = render(step, 1)
+            return images if not with_style else (images, styles)
         first = step - step % ahead  # the chunk of steps first ... first + ahead - 1
         if chunk["first"] != first:
-            starts = [((first + k) * world + rank) * batch_size for k in range(ahead)]
-            idx = torch.cat([torch.arange(s, s + batch_size) for s in starts])
-            if order is not None:
-                idx = order[idx % n]
-            rendered = faces.render_indices(idx.tolist(), seed=seed, size=size, makeup=makeup)
-            styles = torch.from_numpy(np.stack([m.to_vector() for m in rendered.makeups])) if with_style else None
-            chunk.update(first=first, images=rendered.images, styles=styles)
+            images, styles = render(first, ahead)
+            chunk.update(first=first, images=images, styles=styles)
         rows = slice((step - first) * batch_size, (step - first + 1) * batch_size)
         images = chunk["images"][rows].clone()  # the caller's own tensor, not a view of the chunk
         return images if not with_style else (images, chunk["styles"][rows].clone())

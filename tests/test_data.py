@@ -98,12 +98,33 @@ def test_face_batches_render_ahead_and_give_each_step_the_same_batch_in_any_orde
     alone = faces.render_indices(range(16 * 33, 16 * 34), seed=2, size=32, makeup=0.5)  # the same faces, one call
     assert (alone.images - in_order[33]).abs().max() <= 1 / 127.5 + 1e-6
     assert (alone.images - in_order[33]).abs().mean() < 1e-4
-    in_order[5].zero_()  # the caller owns its tensor: changing it leaves the chunk alone
-    assert not torch.equal(batch(5), in_order[5])
     styled = data.face_batches(16, size=32, seed=2, with_style=True)
     images, styles = styled(33)
     assert torch.equal(images, in_order[33]) and styles.shape == (16, 18)
     assert np.allclose(styles.numpy(), np.stack([m.to_vector() for m in alone.makeups]))
+    images.zero_(), styles.zero_()  # the caller owns its tensors: changing them leaves the chunk (still cached) alone
+    again = styled(33)
+    assert torch.equal(again[0], in_order[33]) and again[1].abs().sum() > 0
+
+
+def test_face_batches_render_whole_chunks_fixed_by_the_step(monkeypatch):
+    """Which faces one render call draws: the 32 batches of 16 around the step read (512 faces at 32 px), never
+    more than the data set once with ``n``, and a big batch alone."""
+    from course_lib import faces
+
+    calls = []
+    real = faces.render_indices
+    monkeypatch.setattr(faces, "render_indices", lambda idx, **kw: calls.append(list(idx)) or real(idx, **kw))
+    batch = data.face_batches(16, size=32, seed=2)
+    for step in (33, 40, 2, 3, 63):
+        batch(step)
+    assert calls == [list(range(512, 1024)), list(range(0, 512)), list(range(512, 1024))]
+    calls.clear()
+    data.face_batches(4, size=32, seed=1, n=6)(0)  # 6 faces: two batches of 4 cover them
+    assert len(calls) == 1 and len(calls[0]) == 8 and sorted(set(calls[0])) == list(range(6))
+    calls.clear()
+    data.face_batches(200, size=64, seed=1)(3)  # 200 faces of 64 px are more than a chunk: rendered alone
+    assert calls == [list(range(600, 800))]
 
 
 def test_face_batches_shard_the_faces_between_processes():

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from course_lib.colour import hex_to_rgb, linear_to_srgb
+from course_lib.colour import hex_to_rgb, linear_to_srgb, srgb_to_linear_scalar
 from course_lib.faces.identity import HAIR_COLOURS, IRIS_COLOURS, MONK_TONES, Identity
 
 REGIONS = ("background", "hair", "clothes", "skin", "eyes", "brows", "lips")  # partition: sums to 1
@@ -56,14 +56,13 @@ def texture_banks(size: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _col(rgb: Sequence) -> np.ndarray:
-    """sRGB triples (B, 3) -> linear colours (B, 3), float64: ``colour.srgb_to_linear``'s curve, one value at a time.
+    """sRGB triples (B, 3) -> linear colours (B, 3), float64, one value at a time (``colour.srgb_to_linear_scalar``).
 
     Scalar maths on purpose: a vectorised power gives the values in a SIMD block and those in its tail different
     last bits, so a face's colours (and, after 8-bit rounding, now and then a pixel) depended on its batch.
     """
-    values = np.clip(np.asarray(rgb, dtype=np.float32).astype(np.float64), 0.0, 1.0)
-    return np.array([[v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4 for v in row] for row in values.tolist()],
-                    dtype=np.float64).reshape(values.shape)
+    values = np.asarray(rgb, dtype=np.float32).astype(np.float64)
+    return np.array([srgb_to_linear_scalar(v) for v in values.ravel().tolist()], dtype=np.float64).reshape(values.shape)
 
 
 # The parameter table: one row per face, one column per number the shader reads.
