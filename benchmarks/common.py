@@ -33,8 +33,6 @@ def timed(fn) -> float:
     return time.perf_counter() - t0
 
 
-
-
 def render_batch_alone(step: int, size: int, seed: int, batch_size: int = 16):
     """Batch ``step`` of SynthFaces rendered by its own call (what ``data.face_batches`` did before it rendered
     ahead): the baseline of the data benchmarks."""
