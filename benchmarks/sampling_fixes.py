@@ -11,13 +11,13 @@ Three tricks from the literature change only how samples are drawn from a traine
   ``train.standing_statistics``, 32 batches of 64); the row "training's statistics" puts back the ones training
   left (the checkpoint keeps them), and "standing statistics again" re-estimates them from ``--standing`` other
   batches of 64 (noise seed 6), to show the estimate itself is not noisy.
-- **Jacobian-based truncation** (Tanielian et al. 2020, "Learning disconnected manifolds: a no GAN's land"): a G fed
-  by one connected Gaussian must also draw faces *between* the data's separate modes, where it stretches the noise
-  fast; draw ``n / keep`` noise vectors and keep the ``n`` whose images change least along random directions
-  (``||G(z + eps v) - G(z)|| / eps``, two unit directions ``v``, ``eps`` 0.01: a finite-difference estimate of the
-  Jacobian's norm). Alone it keeps some skin tones more than others, so the rows "per brightness bin" rank the
-  draws within 8 bins of the mean brightness of the image's centre (a pixel statistic, not the encoder that
-  measures) and keep the same share of each bin.
+- **Jacobian-based truncation** (Tanielian et al. 2020, "Learning disconnected manifolds: a no GAN's land";
+  ``train.jacobian_truncation``): a G fed by one connected Gaussian must also draw faces *between* the data's
+  separate modes, where it stretches the noise fast; draw ``n / keep`` noise vectors and keep the ``n`` whose images
+  change least along random directions (``||G(z + eps v) - G(z)|| / eps``, two unit directions ``v``, ``eps`` 0.01:
+  a finite-difference estimate of the Jacobian's norm). Alone it keeps some skin tones more than others, so the rows
+  "per brightness bin" rank the draws within 8 bins of the mean brightness of the image's centre (a pixel statistic,
+  not the encoder that measures) and keep the same share of each bin.
 Each row is G's EMA weights from the checkpoint, scored as ``tools/train_checkpoints.py`` scores it (k = 3, n real
 and n generated faces, the domain encoder's space), on data and noise seeds that neither training nor the manifest
 uses (real 9300.., second real sample 9400.., noise 7300..; ``--offset K`` adds K to each, e.g. 300 for another
@@ -50,40 +50,6 @@ def truncated(n: int, z_dim: int, t: float, generator: torch.Generator) -> torch
     return z
 
 
-def jacobian_scores(G: torch.nn.Module, z: torch.Tensor, generator: torch.Generator, probes: int = 2,
-                    eps: float = 1e-2, chunk: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
-    """For each noise vector: ``||G(z + eps v) - G(z)|| / eps`` averaged over ``probes`` random unit directions ``v``
-    (how fast G stretches at z), and the mean of its image's centre square (the middle quarter of the side each way:
-    mostly skin, so mostly the skin tone's brightness)."""
-    scores, centres = [], []
-    with torch.no_grad():
-        for part in z.split(chunk):
-            x = G(part).float()
-            s = x.shape[-1]
-            centres.append(x[:, :, s * 3 // 8: s * 5 // 8, s * 3 // 8: s * 5 // 8].mean((1, 2, 3)))
-            score = torch.zeros(len(part))
-            for _ in range(probes):
-                v = torch.randn(part.shape, generator=generator)
-                score += (G(part + eps * v / v.norm(dim=1, keepdim=True)).float() - x).flatten(1).norm(dim=1) / eps
-            scores.append(score / probes)
-    return torch.cat(scores), torch.cat(centres)
-
-
-def jacobian_keep(score: torch.Tensor, centre: torch.Tensor, n: int, bins: int = 0) -> torch.Tensor:
-    """Indices of the ``n`` draws where G stretches least; with ``bins`` > 0, ranked within ``bins`` brightness bins of
-    the draws' centres (equal counts), so that every bin keeps the same share and no range of skin tones is kept less."""
-    if not 0 < n <= len(score):
-        raise ValueError(f"n must be between 1 and the number of draws ({len(score)}), got {n}")
-    if bins <= 0:
-        return score.argsort()[:n]
-    which = torch.bucketize(centre, centre.quantile(torch.linspace(0, 1, bins + 1)[1:-1]))
-    rank = torch.empty(len(score))  # each draw's place in its own bin, 0 (stretches least) to 1
-    for b in range(bins):
-        idx = (which == b).nonzero().flatten()
-        rank[idx[score[idx].argsort()]] = (torch.arange(len(idx)) + 0.5) / max(len(idx), 1)
-    return rank.argsort()[:n]
-
-
 def main(argv: list[str] | None = None) -> int:
     args = setup(__doc__, argv, n=1000, repeats=3, standing=32, offset=0)  # faces per repeat, pairs of held-out data
     # seeds, batches of 64 for the standing statistics, and a shift of every data and noise seed (another held-out set)
@@ -106,11 +72,10 @@ def main(argv: list[str] | None = None) -> int:
         draws.update({f"scale psi {psi}": (G, z * psi) for psi in (0.8, 0.6, 0.5)})
         draws.update({f"resample t {t}": (G, truncated(args.n, z_dim, t, torch.Generator().manual_seed(7300 + args.offset + i)))
                       for t in (2.0, 1.5, 1.0)})
-        for keep in (0.8, 0.6):  # one set of draws and scores per share kept, ranked both ways
-            pool = torch.randn(round(args.n / keep), z_dim, generator=torch.Generator().manual_seed(7300 + args.offset + i))
-            score, centre = jacobian_scores(G, pool, torch.Generator().manual_seed(7350 + args.offset + i))
-            draws[f"jacobian keep {keep}"] = (G, pool[jacobian_keep(score, centre, args.n)])
-            draws[f"jacobian keep {keep}, per brightness bin (8)"] = (G, pool[jacobian_keep(score, centre, args.n, bins=8)])
+        for keep in (0.8, 0.6):  # the same draws and directions for both rankings (one generator seed)
+            for bins, suffix in ((0, ""), (8, ", per brightness bin (8)")):
+                z_kept = train.jacobian_truncation(G, args.n, keep, bins, generator=torch.Generator().manual_seed(7350 + args.offset + i))
+                draws[f"jacobian keep {keep}{suffix}"] = (G, z_kept)
         for name, (net, noise) in draws.items():
             rows.setdefault(name, []).append(metrics.face_report(enc, read_real, train.generate(net, z=noise)))
         rows.setdefault("real vs real (floor)", []).append(metrics.face_report(enc, read_real, other))
