@@ -20,14 +20,15 @@ Three tricks from the literature change only how samples are drawn from a traine
   not the encoder that measures) and keep the same share of each bin.
 Each row is G's EMA weights from the checkpoint, scored as ``tools/train_checkpoints.py`` scores it (k = 3, n real
 and n generated faces, the domain encoder's space), on data and noise seeds that neither training nor the manifest
-uses (real 9300.., second real sample 9400.., noise 7300..; ``--offset K`` adds K to each, e.g. 300 for another
+uses (real 9300.., second real sample 9400.., noise 7300.., the Jacobian rows' draws 7350..; ``--offset K`` adds K to
+each, e.g. 300 for another
 held-out set): the mean over ``--repeats``, with the real-vs-real
 floor.
 
 Usage:
     .venv/bin/python benchmarks/sampling_fixes.py                  # about 4 minutes on 2 cores (AMD EPYC)
     .venv/bin/python benchmarks/sampling_fixes.py --repeats 1 --n 500
-    .venv/bin/python benchmarks/sampling_fixes.py --offset 300         # data seeds 9600.., 9700.., noise 7600..
+    .venv/bin/python benchmarks/sampling_fixes.py --offset 300         # data seeds 9600.., 9700.., noise 7600.., 7650..
 """
 from __future__ import annotations
 

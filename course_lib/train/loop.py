@@ -394,53 +394,63 @@ def standing_statistics(G: nn.Module, batches: int = 32, batch_size: int = 64, *
 @torch.no_grad()
 def jacobian_truncation(G: nn.Module, n: int, keep: float = 0.6, bins: int = 8, *, generator: torch.Generator | None = None,
                         probes: int = 2, eps: float = 1e-2, device: torch.device | str | None = None) -> Tensor:
-    """Noise ``(n, z_dim)`` for ``n`` faces drawn away from the gaps between the data's modes: ``train.generate(G, z=...)``.
+    """Noise ``(n, z_dim)`` (on the CPU, in the order drawn) for ``n`` faces drawn away from the gaps between the data's
+    modes: pass it to ``train.generate(G, z=...)``.
 
     Jacobian-based truncation (Tanielian et al. 2020, "Learning disconnected manifolds: a no GAN's land"): G maps one
     connected Gaussian onto data made of separate modes (made up or bare, one hair style or another), so it must
     also draw faces in between, where a small move of the noise changes the face fast. Of ``round(n / keep)`` draws,
     keep the ``n`` whose images change least, ``s(z) = mean_v ||G(z + eps v) - G(z)|| / eps`` over ``probes`` random
-    unit directions ``v`` (a finite-difference estimate of the Jacobian's norm). Ranked over all draws it keeps some
-    skin tones more than others; with ``bins`` > 0 the draws are ranked within ``bins`` equal-count bins of the
-    brightness of their image's centre square (mostly skin: a pixel statistic, not the encoder that measures) and
-    every bin keeps the same share. Costs ``(1 + probes) / keep`` generator passes a face.
+    unit directions ``v`` (a finite-difference estimate of the Jacobian's norm), G in eval mode. Ranked over all
+    draws (``bins=0``) it keeps some skin tones more than others; with ``bins`` > 0 the draws are ranked within
+    ``bins`` equal-count bins of the brightness of their image's centre square (mostly skin: a pixel statistic, not
+    the encoder that measures), and every bin keeps the same share (each bin needs at least two draws). Choosing
+    costs ``(1 + probes) / keep`` generator passes a face, and rendering the kept noise one more.
     Taught in 03_dcgan_faces, section 5.
     """
     G = distributed.unwrap(G)
     if not isinstance(G, nn.Module) or not isinstance(getattr(G, "z_dim", None), int) or getattr(G, "cond_dim", 0):
         raise TypeError(f"G must be an unconditional generator (an nn.Module with an int z_dim), got {type(G).__name__}")
     n = validate.integer(n, "n", 1)
-    if isinstance(keep, bool) or not isinstance(keep, (int, float)) or not 0 < keep <= 1:
-        raise ValueError(f"keep must be a share in (0, 1], got {keep!r}")
+    keep = validate.number(keep, "keep", 0.01, 1.0)
     bins = validate.integer(bins, "bins", 0)
     probes = validate.integer(probes, "probes", 1)
-    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0 < eps < float("inf"):
-        raise ValueError(f"eps must be a positive step, got {eps!r}")
+    eps = validate.number(eps, "eps", 1e-6, 1.0)
+    if generator is not None and (not isinstance(generator, torch.Generator) or generator.device.type != "cpu"):
+        raise TypeError(f"generator must be None or a CPU torch.Generator, got {generator!r}")
+    draws = max(n, round(n / keep))
+    if bins > draws // 2:
+        raise ValueError(f"bins must be at most half the draws ({draws // 2} for n={n}, keep={keep:g}), got {bins}: "
+                         f"a bin of one draw ranks nothing")
     device = next(G.parameters()).device if device is None else dev.get_device(device)
+    z = torch.randn(draws, G.z_dim, generator=generator)
     was_training = G.training
     G.eval().to(device)
-    z = torch.randn(max(n, round(n / keep)), G.z_dim, generator=generator)
     scores, centres = [], []
-    for part in z.split(256):
-        part = part.to(device)
-        x = G(part).float()
-        side = x.shape[-1]
-        centres.append(x[:, :, side * 3 // 8: side * 5 // 8, side * 3 // 8: side * 5 // 8].mean((1, 2, 3)).cpu())
-        score = torch.zeros(len(part), device=device)
-        for _ in range(probes):
-            v = torch.randn(part.shape, generator=generator).to(device)
-            score += (G(part + eps * v / v.norm(dim=1, keepdim=True)).float() - x).flatten(1).norm(dim=1) / eps
-        scores.append(score.cpu() / probes)
-    G.train(was_training)
+    try:
+        for part in z.split(256):
+            part = part.to(device)
+            x = G(part).float()
+            if x.dim() != 4:
+                raise ValueError(f"G must return images (B, C, H, W), got a tensor of shape {tuple(x.shape)}")
+            side = x.shape[-1]
+            centres.append(x[:, :, side * 3 // 8: side * 5 // 8, side * 3 // 8: side * 5 // 8].mean((1, 2, 3)).cpu())
+            score = torch.zeros(len(part), device=device)
+            for _ in range(probes):
+                v = torch.randn(part.shape, generator=generator).to(device)
+                score += (G(part + eps * v / v.norm(dim=1, keepdim=True)).float() - x).flatten(1).norm(dim=1) / eps
+            scores.append(score.cpu() / probes)
+    finally:
+        G.train(was_training)
     score, centre = torch.cat(scores), torch.cat(centres)
     if bins == 0:
-        return z[score.argsort()[:n]]
+        return z[score.argsort()[:n].sort().values]
     which = torch.bucketize(centre, centre.quantile(torch.linspace(0, 1, bins + 1)[1:-1]))
     rank = torch.empty(len(z))  # each draw's place in its own bin, from 0 (stretches least) to 1
     for b in range(bins):
         idx = (which == b).nonzero().flatten()
         rank[idx[score[idx].argsort()]] = (torch.arange(len(idx)) + 0.5) / max(len(idx), 1)
-    return z[rank.argsort()[:n]]
+    return z[rank.argsort()[:n].sort().values]
 
 
 def slerp(z0: Tensor, z1: Tensor, t: float) -> Tensor:
