@@ -21,9 +21,7 @@ Three tricks from the literature change only how samples are drawn from a traine
 Each row is G's EMA weights from the checkpoint, scored as ``tools/train_checkpoints.py`` scores it (k = 3, n real
 and n generated faces, the domain encoder's space), on data and noise seeds that neither training nor the manifest
 uses (real 9300.., second real sample 9400.., noise 7300.., the Jacobian rows' draws 7350..; ``--offset K`` adds K to
-each, e.g. 300 for another
-held-out set): the mean over ``--repeats``, with the real-vs-real
-floor.
+each, e.g. 300 for another held-out set): the mean over ``--repeats``, with the real-vs-real floor.
 
 Usage:
     .venv/bin/python benchmarks/sampling_fixes.py                  # about 4 minutes on 2 cores (AMD EPYC)

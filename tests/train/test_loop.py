@@ -171,6 +171,35 @@ def _first_norm(net: torch.nn.Module) -> torch.nn.BatchNorm2d:
     return next(m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d))
 
 
+def test_standing_statistics_average_the_batch_statistics_of_g_own_weights():
+    G, _ = tiny()
+    G.eval()
+    before = {k: v.clone() for k, v in G.state_dict().items()}
+    seen = []  # what the first batch norm sees, batch by batch, in a copy run the same way
+    probe = copy.deepcopy(G).train()
+    norm = _first_norm(probe)
+    norm.register_forward_hook(lambda m, inp, out: seen.append(inp[0].detach()))
+    noise = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for _ in range(3):
+            probe(torch.randn(6, G.z_dim, generator=noise))
+    S = train.standing_statistics(G, batches=3, batch_size=6, seed=3)
+    first = _first_norm(S)
+    # the plain average (not momentum 0.1) of the batch means and of the unbiased batch variances
+    torch.testing.assert_close(first.running_mean, torch.stack([x.mean((0, 2, 3)) for x in seen]).mean(0))
+    torch.testing.assert_close(first.running_var, torch.stack([x.var((0, 2, 3), unbiased=True) for x in seen]).mean(0))
+    assert not S.training and int(first.num_batches_tracked) == 3 and first.momentum == norm.momentum == 0.1
+    # G itself is untouched, and only the statistics changed
+    assert all(torch.equal(before[k], v) for k, v in G.state_dict().items())
+    for key, value in S.state_dict().items():
+        same = torch.equal(before[key], value)
+        assert same != ("running_" in key or "num_batches" in key), key
+    # seeded: the same seed gives the same statistics, another seed others
+    again, other = (train.standing_statistics(G, batches=3, batch_size=6, seed=s) for s in (3, 4))
+    assert torch.equal(_first_norm(again).running_mean, first.running_mean)
+    assert not torch.equal(_first_norm(other).running_mean, first.running_mean)
+
+
 def test_jacobian_truncation_keeps_the_draws_where_g_stretches_least():
     """Of n / keep draws it returns the n with the smallest finite-difference stretch; with bins, the same share of
     every brightness bin; the same generator seed gives the same noise."""
@@ -201,35 +230,6 @@ def test_jacobian_truncation_keeps_the_draws_where_g_stretches_least():
         assert stretch[picked].max() <= stretch[in_bin].sort().values[len(picked) - 1] + 1e-6
     every = train.jacobian_truncation(G, 8, keep=1.0, bins=4, generator=torch.Generator().manual_seed(1))  # keep 1: every draw
     assert sorted(map(tuple, every.tolist())) == sorted(map(tuple, torch.randn(8, G.z_dim, generator=torch.Generator().manual_seed(1)).tolist()))
-
-
-def test_standing_statistics_average_the_batch_statistics_of_g_own_weights():
-    G, _ = tiny()
-    G.eval()
-    before = {k: v.clone() for k, v in G.state_dict().items()}
-    seen = []  # what the first batch norm sees, batch by batch, in a copy run the same way
-    probe = copy.deepcopy(G).train()
-    norm = _first_norm(probe)
-    norm.register_forward_hook(lambda m, inp, out: seen.append(inp[0].detach()))
-    noise = torch.Generator().manual_seed(3)
-    with torch.no_grad():
-        for _ in range(3):
-            probe(torch.randn(6, G.z_dim, generator=noise))
-    S = train.standing_statistics(G, batches=3, batch_size=6, seed=3)
-    first = _first_norm(S)
-    # the plain average (not momentum 0.1) of the batch means and of the unbiased batch variances
-    torch.testing.assert_close(first.running_mean, torch.stack([x.mean((0, 2, 3)) for x in seen]).mean(0))
-    torch.testing.assert_close(first.running_var, torch.stack([x.var((0, 2, 3), unbiased=True) for x in seen]).mean(0))
-    assert not S.training and int(first.num_batches_tracked) == 3 and first.momentum == norm.momentum == 0.1
-    # G itself is untouched, and only the statistics changed
-    assert all(torch.equal(before[k], v) for k, v in G.state_dict().items())
-    for key, value in S.state_dict().items():
-        same = torch.equal(before[key], value)
-        assert same != ("running_" in key or "num_batches" in key), key
-    # seeded: the same seed gives the same statistics, another seed others
-    again, other = (train.standing_statistics(G, batches=3, batch_size=6, seed=s) for s in (3, 4))
-    assert torch.equal(_first_norm(again).running_mean, first.running_mean)
-    assert not torch.equal(_first_norm(other).running_mean, first.running_mean)
 
 
 def test_bad_config_values_are_named():
