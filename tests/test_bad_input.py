@@ -91,6 +91,8 @@ CASES = {
     "kid subsets 0": (lambda: metrics.kid(REAL, FAKE, subsets=0), ValueError, "subsets must be an int >= 1, got 0"),
     "kid subsets float": (lambda: metrics.kid(REAL, FAKE, subsets=2.5), TypeError, "subsets must be an int"),
     "kid subset_size 1": (lambda: metrics.kid(REAL, FAKE, subset_size=1), ValueError, "subset_size must be an int >= 2"),
+    "precision_margins NaN": (lambda: metrics.precision_margins(REAL, _with(NAN)), ValueError, "fake holds 1 NaN"),
+    "precision_margins k float": (lambda: metrics.precision_margins(REAL, FAKE, k=3.0), TypeError, "k must be an int"),
     "coverage_by_group NaN": (lambda: metrics.coverage_by_group(_with(NAN), FAKE, ["a"] * 20), ValueError, "real holds 1 NaN"),
     "coverage_by_group labels": (lambda: metrics.coverage_by_group(REAL, FAKE, ["a"] * 19), ValueError, "groups must hold one label per real point"),
     "coverage_by_group k": (lambda: metrics.coverage_by_group(REAL, FAKE, ["a"] * 20, k=2.0), TypeError, "k must be an int"),

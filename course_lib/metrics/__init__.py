@@ -17,7 +17,7 @@ from course_lib.metrics.transfer import (
 )
 from course_lib.metrics.images import (
     IDEAL, coverage_by_group, face_report, feature_scores, fid, format_scores, kid, noise_floor, noise_margins,
-    precision_recall, tone_histogram, total_variation, verdict,
+    precision_margins, precision_recall, tone_histogram, total_variation, verdict,
 )
 from course_lib.metrics.toy import (
     d_on_grid, high_quality_fraction, jsd_on_grid, kl_on_grid, minimax_value_on_grid, mode_counts, modes_covered,
@@ -28,7 +28,7 @@ __all__ = [
     "coverage_by_group", "d_on_grid", "face_report", "feature_scores", "fid", "format_scores", "format_table",
     "high_quality_fraction", "IDEAL", "identity_drift", "identity_features", "jsd_on_grid", "kid", "kl_on_grid",
     "lip_colour_error", "lipstick_requests", "minimax_value_on_grid", "mode_counts", "modes_covered",
-    "noise_floor", "noise_margins", "obedience_report", "optimal_discriminator", "precision_recall",
+    "noise_floor", "noise_margins", "obedience_report", "optimal_discriminator", "precision_margins", "precision_recall",
     "region_delta_e", "ssim_outside", "summarise", "tone_group", "TONE_GROUPS", "tone_histogram",
     "total_variation", "toy_scores", "transfer_scores", "transfer_table", "verdict"
 ]

@@ -66,6 +66,30 @@ def precision_recall(real, fake, k: int = 3) -> dict[str, float]:
     }
 
 
+def precision_margins(real, fake, k: int = 3) -> np.ndarray:
+    """How far each fake lies from the real manifold, in units of the real balls' radii: ``(M,)`` numpy.
+
+    margin(f) = min over real points r of ||f - r|| / radius(r), radius(r) being the distance from r to its k-th
+    nearest real neighbour (the balls of ``precision_recall``). A fake is inside the real manifold exactly when its
+    margin is at most 1, so ``(margins <= 1).mean()`` is the precision; the margins say *how far* the rejected fakes
+    miss (just outside, 1.1, or nowhere near, 3) and which fakes are the least realistic. A real point whose radius
+    is 0 (k duplicates of it) counts a fake on it as 0 and any other fake as infinitely far.
+    Taught in 06_evaluation_fairness, section 3.
+    """
+    real, fake = _features(real, "real"), _features(fake, "fake")
+    if real.shape[1] != fake.shape[1]:
+        raise ValueError(f"real and fake features differ in width: {real.shape[1]} vs {fake.shape[1]}")
+    k = validate.integer(k, "k", 1, len(real) - 1)
+    radii = _kth_neighbour_radius(real, k)
+    out = []
+    for i in range(0, len(fake), 1024):
+        d = torch.cdist(fake[i : i + 1024], real)  # (chunk, N)
+        ratio = torch.where(radii[None, :] > 0, d / radii.clamp_min(torch.finfo(d.dtype).tiny)[None, :],
+                            torch.where(d == 0, 0.0, torch.inf))
+        out.append(ratio.min(1).values)
+    return torch.cat(out).numpy()
+
+
 def _sqrtm_psd(a: Tensor) -> Tensor:
     """Square root of a symmetric positive semi-definite matrix by eigendecomposition (negatives clipped)."""
     vals, vecs = torch.linalg.eigh((a + a.T) / 2)
