@@ -16,8 +16,8 @@ from course_lib.metrics.transfer import (
     TONE_GROUPS, format_table, region_delta_e, ssim_outside, summarise, tone_group, transfer_scores, transfer_table,
 )
 from course_lib.metrics.images import (
-    IDEAL, coverage_by_group, face_report, feature_scores, fid, format_scores, kid, noise_floor, noise_margins,
-    precision_margins, precision_recall, tone_histogram, total_variation, verdict,
+    IDEAL, coverage_by_group, distance_in_radii, face_report, feature_scores, fid, format_scores, kid, noise_floor,
+    noise_margins, precision_recall, tone_histogram, total_variation, verdict,
 )
 from course_lib.metrics.toy import (
     d_on_grid, high_quality_fraction, jsd_on_grid, kl_on_grid, minimax_value_on_grid, mode_counts, modes_covered,
@@ -25,10 +25,10 @@ from course_lib.metrics.toy import (
 )
 
 __all__ = [
-    "coverage_by_group", "d_on_grid", "face_report", "feature_scores", "fid", "format_scores", "format_table",
-    "high_quality_fraction", "IDEAL", "identity_drift", "identity_features", "jsd_on_grid", "kid", "kl_on_grid",
-    "lip_colour_error", "lipstick_requests", "minimax_value_on_grid", "mode_counts", "modes_covered",
-    "noise_floor", "noise_margins", "obedience_report", "optimal_discriminator", "precision_margins", "precision_recall",
+    "coverage_by_group", "d_on_grid", "distance_in_radii", "face_report", "feature_scores", "fid", "format_scores",
+    "format_table", "high_quality_fraction", "IDEAL", "identity_drift", "identity_features", "jsd_on_grid", "kid",
+    "kl_on_grid", "lip_colour_error", "lipstick_requests", "minimax_value_on_grid", "mode_counts", "modes_covered",
+    "noise_floor", "noise_margins", "obedience_report", "optimal_discriminator", "precision_recall",
     "region_delta_e", "ssim_outside", "summarise", "tone_group", "TONE_GROUPS", "tone_histogram",
     "total_variation", "toy_scores", "transfer_scores", "transfer_table", "verdict"
 ]

@@ -66,14 +66,15 @@ def precision_recall(real, fake, k: int = 3) -> dict[str, float]:
     }
 
 
-def precision_margins(real, fake, k: int = 3) -> np.ndarray:
+def distance_in_radii(real, fake, k: int = 3) -> np.ndarray:
     """How far each fake lies from the real manifold, in units of the real balls' radii: ``(M,)`` numpy.
 
-    margin(f) = min over real points r of ||f - r|| / radius(r), radius(r) being the distance from r to its k-th
-    nearest real neighbour (the balls of ``precision_recall``). A fake is inside the real manifold exactly when its
-    margin is at most 1, so ``(margins <= 1).mean()`` is the precision; the margins say *how far* the rejected fakes
-    miss (just outside, 1.1, or nowhere near, 3) and which fakes are the least realistic. A real point whose radius
-    is 0 (k duplicates of it) counts a fake on it as 0 and any other fake as infinitely far.
+    For a fake f: the smallest, over real points r, of ||f - r|| / radius(r), radius(r) being the distance from r to
+    its k-th nearest real neighbour (the balls of ``precision_recall``): the factor by which the real balls would
+    have to grow to hold f. At most 1 means inside some ball, so ``(distance_in_radii(real, fake) <= 1).mean()`` is
+    the precision; the values say *how far* the rejected fakes miss (1.1: just outside; 3: nowhere near the data)
+    and which fakes are the least realistic. A ball of radius 0 (a point with k more copies of it) holds only its
+    own point; distances are ``torch.cdist``'s, whose matrix-multiply path can leave copies ~1e-6 apart.
     Taught in 06_evaluation_fairness, section 3.
     """
     real, fake = _features(real, "real"), _features(fake, "fake")
@@ -84,8 +85,7 @@ def precision_margins(real, fake, k: int = 3) -> np.ndarray:
     out = []
     for i in range(0, len(fake), 1024):
         d = torch.cdist(fake[i : i + 1024], real)  # (chunk, N)
-        ratio = torch.where(radii[None, :] > 0, d / radii.clamp_min(torch.finfo(d.dtype).tiny)[None, :],
-                            torch.where(d == 0, 0.0, torch.inf))
+        ratio = torch.where(radii[None, :] > 0, d / radii[None, :], torch.where(d == 0, 0.0, torch.inf))
         out.append(ratio.min(1).values)
     return torch.cat(out).numpy()
 

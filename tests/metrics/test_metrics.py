@@ -134,11 +134,11 @@ def test_precision_recall_on_constructed_sets():
     assert dropped["precision"] > 0.9 and dropped["recall"] < 0.7 and dropped["coverage"] < 0.7
 
 
-def test_precision_margins_give_the_precision_and_how_far_each_fake_misses():
+def test_distance_in_radii_gives_the_precision_and_how_far_each_fake_misses():
     g = torch.Generator().manual_seed(1)
     real = torch.randn(400, 3, generator=g)
     fake = torch.cat([torch.randn(300, 3, generator=g), torch.randn(100, 3, generator=g) + 6])  # 100 far away
-    m = metrics.precision_margins(real, fake, k=3)
+    m = metrics.distance_in_radii(real, fake, k=3)
     assert m.shape == (400,) and (m >= 0).all()
     assert float((m <= 1).mean()) == metrics.precision_recall(real, fake, k=3)["precision"]
     assert m[300:].min() > 1.5 and float((m[:300] <= 1).mean()) > 0.8  # the far fakes miss by far; the rest mostly land
@@ -146,16 +146,17 @@ def test_precision_margins_give_the_precision_and_how_far_each_fake_misses():
     radii = torch.cdist(real.double(), real.double()).kthvalue(4, dim=1).values
     by_hand = (torch.cdist(fake[:1].double(), real.double())[0] / radii).min()
     assert m[0] == pytest.approx(float(by_hand), rel=1e-12)
-    # in units of the radii: scaling every feature leaves the margins alone
-    assert metrics.precision_margins(real * 7, fake * 7, k=3) == pytest.approx(m, rel=1e-6)  # float32 inputs
-    # a fake on a real point has margin 0; k duplicates make a ball of radius 0, which holds only its own point
+    # in units of the radii: scaling every feature changes nothing
+    assert metrics.distance_in_radii(real * 7, fake * 7, k=3) == pytest.approx(m, rel=1e-6)  # float32 inputs
+    # a fake on a real point is at 0; a point with k = 3 more copies has a ball of radius 0, holding only that point
+    # (all-zero copies: cdist's matrix-multiply path is exact there)
     dup = torch.cat([torch.zeros(4, 3), torch.randn(20, 3, generator=g) + 3])
-    on, off = metrics.precision_margins(dup, torch.stack([torch.zeros(3), torch.full((3,), 0.01)]), k=3)
+    on, off = metrics.distance_in_radii(dup, torch.stack([torch.zeros(3), torch.full((3,), 0.01)]), k=3)
     assert on == 0 and off > 1 and math.isfinite(off)
     with pytest.raises(ValueError, match="differ in width"):
-        metrics.precision_margins(real, torch.zeros(10, 4))
+        metrics.distance_in_radii(real, torch.zeros(10, 4))
     with pytest.raises(ValueError, match="k must be an int >= 1 and <= 399"):
-        metrics.precision_margins(real, fake, k=400)
+        metrics.distance_in_radii(real, fake, k=400)
 
 
 def test_tone_histogram_and_total_variation():
