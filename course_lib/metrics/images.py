@@ -18,27 +18,25 @@ def _features(x, name: str = "features") -> Tensor:
     return validate.features(x, name)  # (N, D) float64, N >= 2, finite: one NaN row would void every distance
 
 
-def _kth_neighbour_radius(feats: Tensor, k: int, chunk: int = 1024) -> Tensor:
+def _by_chunks(queries: Tensor, support: Tensor, reduce: Callable[[Tensor], Tensor], chunk: int = 1024) -> Tensor:
+    """``reduce`` applied to the distances from each block of ``chunk`` queries to every support point
+    (``(chunk, N)``, so memory stays bounded), the results concatenated."""
+    return torch.cat([reduce(torch.cdist(queries[i : i + chunk], support)) for i in range(0, len(queries), chunk)])
+
+
+def _kth_neighbour_radius(feats: Tensor, k: int) -> Tensor:
     """Distance from each point to its k-th nearest neighbour in the same set (itself excluded)."""
-    radii = []
-    for i in range(0, len(feats), chunk):
-        d = torch.cdist(feats[i : i + chunk], feats)  # (chunk, N)
-        radii.append(d.kthvalue(k + 1, dim=1).values)  # +1: the point itself is at distance 0
-    return torch.cat(radii)
+    return _by_chunks(feats, feats, lambda d: d.kthvalue(k + 1, dim=1).values)  # +1: the point itself is at distance 0
 
 
-def _covered(queries: Tensor, support: Tensor, radii: Tensor, chunk: int = 1024) -> Tensor:
+def _covered(queries: Tensor, support: Tensor, radii: Tensor) -> Tensor:
     """For each query: how many support points have it inside their k-NN ball (B, ) int counts."""
-    counts = []
-    for i in range(0, len(queries), chunk):
-        d = torch.cdist(queries[i : i + chunk], support)  # (chunk, N)
-        counts.append((d <= radii[None, :]).sum(1))
-    return torch.cat(counts)
+    return _by_chunks(queries, support, lambda d: (d <= radii[None, :]).sum(1))
 
 
-def _nearest_distance(queries: Tensor, support: Tensor, chunk: int = 1024) -> Tensor:
+def _nearest_distance(queries: Tensor, support: Tensor) -> Tensor:
     """For each query: the distance to its nearest support point, (B, )."""
-    return torch.cat([torch.cdist(queries[i : i + chunk], support).min(1).values for i in range(0, len(queries), chunk)])
+    return _by_chunks(queries, support, lambda d: d.min(1).values)
 
 
 def precision_recall(real, fake, k: int = 3) -> dict[str, float]:
@@ -81,13 +79,12 @@ def distance_in_radii(real, fake, k: int = 3) -> np.ndarray:
     if real.shape[1] != fake.shape[1]:
         raise ValueError(f"real and fake features differ in width: {real.shape[1]} vs {fake.shape[1]}")
     k = validate.integer(k, "k", 1, len(real) - 1)
-    radii = _kth_neighbour_radius(real, k)
-    out = []
-    for i in range(0, len(fake), 1024):
-        d = torch.cdist(fake[i : i + 1024], real)  # (chunk, N)
-        ratio = torch.where(radii[None, :] > 0, d / radii[None, :], torch.where(d == 0, 0.0, torch.inf))
-        out.append(ratio.min(1).values)
-    return torch.cat(out).numpy()
+    radii = _kth_neighbour_radius(real, k)[None, :]
+
+    def in_radii(d: Tensor) -> Tensor:  # (chunk, N) distances -> each fake's smallest distance / radius
+        return torch.where(radii > 0, d / radii, torch.where(d == 0, 0.0, torch.inf)).min(1).values
+
+    return _by_chunks(fake, real, in_radii).numpy()
 
 
 def _sqrtm_psd(a: Tensor) -> Tensor:
