@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
-from course_lib import config, data, device as dev, encoder, metrics, train  # noqa: E402
+from course_lib import config, data, device as dev, encoder, losses, metrics, models, train  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,7 @@ class Rung:
     cfg: dict = field(default_factory=dict)  # TrainConfig fields
     share: float = 1.0  # the share of the ladder's budget (--kimg) of real images this rung sees: below 1 for a rung
     # that spends its own CPU minutes differently (more steps on fewer images) and is compared at equal minutes
+    grow: float = 0.0  # > 0: progressive growing from 8 px (models.growing), each phase but the last this share of the steps
 
 
 RECIPES = train.recipes
@@ -92,6 +93,14 @@ RUNGS = [
                       "to its 64 px (Projected GAN, Sauer et al. 2021)", "fast", d={"projected": 64}),
     Rung("projected32", "projected, the parser reading the 32 px faces as they are (a quarter of the pixels)", "fast",
          d={"projected": None}),
+    Rung("progressive", "batch16-52k grown from 8 px (ProGAN, Karras et al. 2018): skip G, fromRGB in D, each "
+                        "resolution faded in; 8 px, fade 16, 16, fade 32 an eighth of the steps each", "batch16-52k",
+         g={"output": "skip"}, share=0.625, grow=0.125),
+    Rung("residual", "batch16-52k with residual blocks in G and D: a second 3x3 conv and a shortcut in each "
+                     "(Miyato et al. 2018; BigGAN, Brock et al. 2019)", "batch16-52k",
+         g={"block": "residual"}, d={"block": "residual"}, share=0.625),
+    Rung("residual-g", "batch16-52k with residual blocks in G only (ResidualUpBlock)", "batch16-52k", g={"block": "residual"}, share=0.625),
+    Rung("residual-d", "batch16-52k with residual blocks in D only (ResidualDownBlock)", "batch16-52k", d={"block": "residual"}, share=0.625),
 ]
 BY_NAME = {r.name: r for r in RUNGS}
 LADDER = ["dcgan", "+mbstd", "+r1", "+betas", RECIPES.FAST.name]  # the rungs of the ladder proper, bottom to top
@@ -127,6 +136,13 @@ def run_one(name: str, size: int, width: int, kimg: float, seed: int, n_eval: in
                                "checkpoint_every": 0})
     dev.set_seed(1000 + seed)
     G, D = RECIPES.Recipe(name, g_kwargs, d_kwargs, cfg_fields).models(size=size, width=width)
+    batches = data.face_batches(batch_size, size=size, seed=100 + seed, makeup=0.5)
+    r1_fn = None
+    if BY_NAME[name].grow:  # progressive growing: the schedule sets both networks' stage as each step's batch is drawn
+        G, D = models.GrowingGenerator(G), models.GrowingDiscriminator(D)
+        D.from_rgb.apply(models.dcgan_init)
+        batches = models.GrowthSchedule(steps, size, phase=BY_NAME[name].grow).feed(batches, G, D)
+        r1_fn = lambda D_, x, gamma, D=D: losses.r1_penalty(D_, D.to_stage(x.detach()), gamma)  # noqa: E731 (at its resolution)
     points: list[dict] = []
     eval_s = [0.0, 0.0]  # process and wall seconds spent measuring the curve
 
@@ -139,8 +155,8 @@ def run_one(name: str, size: int, width: int, kimg: float, seed: int, n_eval: in
             eval_s[1] += time.perf_counter() - e0[1]
 
     t0 = time.process_time(), time.perf_counter()
-    run = train.fit(G, D, data.face_batches(batch_size, size=size, seed=100 + seed, makeup=0.5), cfg, progress=False,
-                    callbacks=[measure] if curve else (), callback_every=max(1, steps // (curve + 1)))
+    run = train.fit(G, D, batches, cfg, progress=False, callbacks=[measure] if curve else (),
+                    callback_every=max(1, steps // (curve + 1)), r1_penalty=r1_fn)
     cpu_min = (time.process_time() - t0[0] - eval_s[0]) / 60
     wall_min = (time.perf_counter() - t0[1] - eval_s[1]) / 60
     scores = evaluate(run.G_ema, size, seed, n_eval, enc)
@@ -152,6 +168,7 @@ def run_one(name: str, size: int, width: int, kimg: float, seed: int, n_eval: in
         (samples_dir / f"{size}px-{name}.png").write_bytes(viz.to_png_bytes(viz.make_grid(fake, nrow=8)))
     return {"rung": name, "size": size, "width": width, "kimg": kimg, "seed": seed, "steps": steps,
             "images": steps * batch_size, **({"share": BY_NAME[name].share} if BY_NAME[name].share != 1 else {}),
+            **({"grow": BY_NAME[name].grow} if BY_NAME[name].grow else {}),
             "cpu_min": round(cpu_min, 2), "wall_min": round(wall_min, 2), **scores,
             "g": g_kwargs, "d": d_kwargs, "cfg": cfg_fields, **({"curve": points} if points else {})}
 

@@ -10,8 +10,10 @@ from course_lib.models.conditional import (
     CondGeneratorBlock, ConditionalDiscriminator, ConditionalGenerator, FiLM,
 )
 from course_lib.models.dcgan import (
-    D_NORMS, DCGAN_SIZES, DCGANDiscriminator, DCGANGenerator, dcgan_init, generator_block, minibatch_std, MinibatchStd,
+    D_BLOCKS, D_NORMS, DCGAN_SIZES, DCGANDiscriminator, DCGANGenerator, dcgan_init, G_BLOCKS, generator_block,
+    minibatch_std, MinibatchStd, ResidualDownBlock, ResidualUpBlock,
 )
+from course_lib.models.growing import GrowingDiscriminator, GrowingGenerator, GrowthSchedule
 from course_lib.models.mlp import Pack, mlp_discriminator, mlp_generator
 from course_lib.models.projected import ParserTaps, ProjectedDiscriminator, projected_parser_d
 from course_lib.models.transfer import (
@@ -20,9 +22,11 @@ from course_lib.models.transfer import (
 )
 
 __all__ = [
-    "CondGeneratorBlock", "ConditionalDiscriminator", "ConditionalGenerator", "count_params", "D_NORMS", "dcgan_init",
-    "DCGAN_SIZES", "DCGANDiscriminator", "DCGANGenerator", "FiLM", "generator_block", "LayeredTransfer", "MASK_REGIONS",
+    "CondGeneratorBlock", "ConditionalDiscriminator", "ConditionalGenerator", "count_params", "D_BLOCKS", "D_NORMS", "dcgan_init",
+    "DCGAN_SIZES", "DCGANDiscriminator", "DCGANGenerator", "FiLM", "G_BLOCKS", "generator_block", "GrowingDiscriminator", "GrowingGenerator",
+    "GrowthSchedule", "LayeredTransfer", "MASK_REGIONS",
     "minibatch_std", "MinibatchStd", "mlp_discriminator", "mlp_generator", "Pack", "PARSE_REGIONS", "ParserTaps",
-    "projected_parser_d", "ProjectedDiscriminator", "PatchDiscriminator", "ReferenceTransferGenerator", "RegionParser", "StyleEncoder",
+    "projected_parser_d", "ProjectedDiscriminator", "PatchDiscriminator", "ReferenceTransferGenerator", "RegionParser", "ResidualDownBlock",
+    "ResidualUpBlock", "StyleEncoder",
     "TryOnGenerator"
 ]

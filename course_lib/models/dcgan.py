@@ -35,6 +35,27 @@ def generator_block(in_ch: int, out_ch: int) -> nn.Sequential:
     )
 
 
+class ResidualUpBlock(nn.Module):
+    """DCGAN's doubling block with a second 3x3 conv and a shortcut (a ResNet basic block that upsamples, as in the
+    residual GANs of Miyato et al. 2018 and Brock et al. 2019, kept post-activation to fit DCGAN's layers).
+
+    ``main = BN(conv3x3(ReLU(BN(convT4x4/2(x)))))``, ``skip = BN(conv1x1(nearest2x(x)))``, output ``ReLU(main + skip)``:
+    ``(B, in_ch, H, W) -> (B, out_ch, 2H, 2W)``, about twice the block's compute.
+    Not in the notebooks: the recipe ladder's ``residual`` rung.
+    """
+
+    def __init__(self, in_ch: int, out_ch: int):
+        super().__init__()
+        self.main = nn.Sequential(
+            nn.ConvTranspose2d(in_ch, out_ch, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(out_ch),
+            nn.ReLU(inplace=True), nn.Conv2d(out_ch, out_ch, 3, 1, 1, bias=False), nn.BatchNorm2d(out_ch))
+        self.skip = nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(in_ch, out_ch, 1, bias=False),
+                                  nn.BatchNorm2d(out_ch))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.main(x) + self.skip(x))
+
+
 class PixelNorm(nn.Module):
     """Scale each pixel's feature vector to unit root-mean-square: x / sqrt(mean_c x^2 + 1e-8) (ProGAN, sec. 4.2).
 
@@ -50,6 +71,7 @@ class PixelNorm(nn.Module):
 G_NORMS = ("batch", "pixel")
 G_UPSAMPLES = ("transposed", "nearest")
 G_OUTPUTS = ("last", "skip")
+G_BLOCKS = ("dcgan", "residual")
 
 
 class DCGANGenerator(nn.Module):
@@ -67,16 +89,25 @@ class DCGANGenerator(nn.Module):
     Karras et al. 2020, sec. 4.1): every resolution from 4 px up has its own 1x1 "toRGB" convolution, and the
     image is built coarse to fine, ``img = up2(img) + toRGB(h)`` with bilinear ``up2``, then tanh: the low
     resolutions paint the large-scale picture and the high ones add detail. (A ladder alternative: at its
-    budget it did not make the samples less grainy.) ``block_fn(in_ch, out_ch)`` builds DCGAN's doubling
+    budget it did not make the samples less grainy.) ``block``: "dcgan" (``generator_block``) or "residual"
+    (``ResidualUpBlock``: a second conv and a shortcut in every doubling block below the last; with batch norm and
+    transposed convs). ``block_fn(in_ch, out_ch)`` builds DCGAN's doubling
     blocks instead of ``generator_block`` (03_dcgan_faces builds its generator from the block you write).
     Taught in 03_dcgan_faces, section 2.
     """
 
     def __init__(self, z_dim: int = 100, size: int = 64, width: int = 64, norm: str = "batch",
-                 upsample: str = "transposed", output: str = "last",
+                 upsample: str = "transposed", output: str = "last", block: str = "dcgan",
                  block_fn: Callable[[int, int], nn.Module] | None = None):
         super().__init__()
         check_positive(z_dim=z_dim, width=width)
+        if block not in G_BLOCKS:
+            raise ValueError(f"block must be one of {', '.join(G_BLOCKS)}, got {block!r}")
+        if block == "residual":
+            if block_fn is not None or (norm, upsample) != ("batch", "transposed"):
+                raise ValueError("block='residual' builds its own blocks (batch norm, transposed convolutions); it cannot "
+                                 f"be combined with block_fn or norm={norm!r}, upsample={upsample!r}")
+            block_fn = ResidualUpBlock
         if block_fn is not None and (norm, upsample) != ("batch", "transposed"):
             raise ValueError(f"block_fn replaces DCGAN's block (batch norm, transposed convolutions); it cannot be "
                              f"combined with norm={norm!r}, upsample={upsample!r}")
@@ -88,6 +119,7 @@ class DCGANGenerator(nn.Module):
             raise ValueError(f"output must be one of {', '.join(G_OUTPUTS)}, got {output!r}")
         n = n_blocks(size)
         self.z_dim, self.size, self.width, self.norm, self.upsample, self.output = z_dim, size, width, norm, upsample, output
+        self.block = block
 
         def conv(in_ch: int, out_ch: int, first: bool = False, bias: bool = False) -> list[nn.Module]:
             if first:  # (1, 1) -> (4, 4)
@@ -119,9 +151,11 @@ class DCGANGenerator(nn.Module):
 
     @classmethod
     def from_config(cls, config: dict) -> "DCGANGenerator":
-        """Build the generator a checkpoint's config describes (z_dim, size, width; norm, upsample and output, with DCGAN's defaults)."""
+        """Build the generator a checkpoint's config describes (z_dim, size, width; norm, upsample, output and block,
+        with DCGAN's defaults)."""
         return cls(**{k: config[k] for k in ("z_dim", "size", "width")}, norm=config.get("norm", "batch"),
-                   upsample=config.get("upsample", "transposed"), output=config.get("output", "last"))
+                   upsample=config.get("upsample", "transposed"), output=config.get("output", "last"),
+                   block=config.get("block", "dcgan"))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         if z.dim() != 2 or z.shape[1] != self.z_dim:
@@ -188,7 +222,29 @@ class MinibatchStd(nn.Module):
         return self.fn(x, self.group_size)
 
 
+class ResidualDownBlock(nn.Module):
+    """A discriminator block with a second 3x3 conv and a shortcut: ``main = norm(conv3x3(LReLU(norm(conv4x4/2(x)))))``,
+    ``skip = conv1x1(avgpool2(x))``, output ``LReLU(main + skip)``: ``(B, in_ch, H, W) -> (B, out_ch, H/2, W/2)``.
+
+    ``norm``: "batch", "spectral" or "none", as in ``DCGANDiscriminator``. Not in the notebooks: the recipe
+    ladder's ``residual`` rung.
+    """
+
+    def __init__(self, in_ch: int, out_ch: int, norm: str = "batch"):
+        super().__init__()
+        sn = parametrizations.spectral_norm if norm == "spectral" else (lambda m: m)
+        bn = (lambda: nn.BatchNorm2d(out_ch)) if norm == "batch" else nn.Identity
+        self.main = nn.Sequential(sn(nn.Conv2d(in_ch, out_ch, 4, 2, 1, bias=norm != "batch")), bn(),
+                                  nn.LeakyReLU(0.2, inplace=True), sn(nn.Conv2d(out_ch, out_ch, 3, 1, 1, bias=norm != "batch")),
+                                  bn())
+        self.skip = nn.Sequential(nn.AvgPool2d(2), sn(nn.Conv2d(in_ch, out_ch, 1, bias=False)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.leaky_relu(self.main(x) + self.skip(x), 0.2)
+
+
 D_NORMS = ("batch", "spectral", "none")
+D_BLOCKS = ("dcgan", "residual")
 
 
 class DCGANDiscriminator(nn.Module):
@@ -199,25 +255,33 @@ class DCGANDiscriminator(nn.Module):
     "batch" (DCGAN), "spectral" (spectral normalisation of every conv instead; ``spectral_norm=True`` says
     the same) or "none" (for a D regularised by the R1 penalty, as in StyleGAN2: batch norm makes each
     sample's score depend on its batch). ``mbstd_group`` > 0 adds a ``MinibatchStd`` layer before the
-    last conv (computed by ``mbstd_fn``, default ``minibatch_std``).
+    last conv (computed by ``mbstd_fn``, default ``minibatch_std``). ``block``: "dcgan" (one strided conv per
+    halving) or "residual" (``ResidualDownBlock`` for every halving after the first).
     Taught in 03_dcgan_faces, section 2.
     """
 
     def __init__(self, size: int = 64, width: int = 64, spectral_norm: bool = False, norm: str = "batch",
-                 mbstd_group: int = 0, mbstd_fn: Callable[[torch.Tensor, int], torch.Tensor] | None = None):
+                 mbstd_group: int = 0, mbstd_fn: Callable[[torch.Tensor, int], torch.Tensor] | None = None,
+                 block: str = "dcgan"):
         super().__init__()
         check_positive(width=width)
         if norm not in D_NORMS:
             raise ValueError(f"norm must be one of {', '.join(D_NORMS)}, got {norm!r}")
+        if block not in D_BLOCKS:
+            raise ValueError(f"block must be one of {', '.join(D_BLOCKS)}, got {block!r}")
         if not isinstance(mbstd_group, int) or isinstance(mbstd_group, bool) or mbstd_group < 0:
             raise ValueError(f"mbstd_group must be an int >= 0 (0: no minibatch-std layer), got {mbstd_group!r}")
         norm = "spectral" if spectral_norm else norm
         n = n_blocks(size)
-        self.size, self.norm, self.mbstd_group = size, norm, mbstd_group
+        self.size, self.norm, self.mbstd_group, self.block = size, norm, mbstd_group, block
         sn = parametrizations.spectral_norm if norm == "spectral" else (lambda m: m)
         layers: list[nn.Module] = [sn(nn.Conv2d(3, width, 4, 2, 1)), nn.LeakyReLU(0.2, inplace=True)]  # (B, w, s/2, s/2)
         ch = width
         for _ in range(n - 1):
+            if block == "residual":
+                layers.append(ResidualDownBlock(ch, ch * 2, norm))
+                ch *= 2
+                continue
             layers.append(sn(nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=norm != "batch")))  # resolution / 2, channels x2
             if norm == "batch":
                 layers.append(nn.BatchNorm2d(ch * 2))

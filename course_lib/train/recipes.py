@@ -16,6 +16,13 @@ Measured and *not* kept (the ladder's alternatives, with their figures in data/l
 neighbour upsampling in G, StyleGAN2's skip generator (``DCGANGenerator(output="skip")``), two time-scales, a
 shorter EMA, float32 instead of bf16 (no change in quality), two G updates per D update (``TrainConfig.g_steps``;
 on one seed: precision 0.51 vs 0.48, recall 0.54 vs 0.60).
+Progressive growing from 8 px (ProGAN; ``models.GrowingGenerator``) lost precision and recall on every seed
+and saved no time at 32 px (the ladder's ``progressive``, three seeds: 0.50 / 0.56 against 0.54 / 0.63 for
+``batch16-52k`` run beside it). Residual blocks (``DCGANGenerator(block="residual")``, ``models.ResidualUpBlock``)
+raised precision on every seed at 32 px (``residual-g``: 0.59 against 0.53-0.54) but lowered recall (0.52 against
+0.62-0.63) and took 1.25x the minutes; at 64 px, with ``dcgan64``'s recipe and steps (one model seed, 24 min),
+precision 0.74-0.75 against 0.69-0.71 but recall 0.79 against 0.82 and skin-tone TV 0.09-0.10 against 0.07-0.08
+on nine held-out sets: not kept, as precision stays short of 0.80 and skin tones pay for part of it.
 
 The batch size is a run's setting, not the recipe's: at 32 px, batches of 32 for the same images (twice the
 steps; the ladder's ``batch32`` rung, three seeds) raised precision 0.48 -> 0.54 and recall 0.59 -> 0.64; at

@@ -276,3 +276,30 @@ def test_skip_generator_builds_the_image_coarse_to_fine():
     torch.testing.assert_close(again.eval()(z), coarse)
     with pytest.raises(ValueError, match="output must be one of last, skip"):
         models.DCGANGenerator(size=32, width=8, output="residual")
+
+
+def test_residual_blocks_add_a_shortcut_to_dcgans_layers():
+    torch.manual_seed(0)
+    G = models.DCGANGenerator(z_dim=16, size=32, width=8, block="residual").eval()
+    D = models.DCGANDiscriminator(size=32, width=8, block="residual", mbstd_group=4).eval()
+    blocks = [m for m in G.net if isinstance(m, models.ResidualUpBlock)]
+    assert len(blocks) == 2 and len([m for m in D.net if isinstance(m, models.ResidualDownBlock)]) == 2
+    x = G(torch.randn(3, 16))
+    assert x.shape == (3, 3, 32, 32) and x.abs().max() <= 1 and D(x).shape == (3,)
+    # each block is ReLU(main + skip): with the main path zeroed (its last batch norm's scale and shift), only the
+    # shortcut's nearest-neighbour doubling and 1x1 conv remain
+    h = torch.randn(2, 32, 4, 4)
+    with torch.no_grad():
+        blocks[0].main[-1].weight.zero_(), blocks[0].main[-1].bias.zero_()
+        torch.testing.assert_close(blocks[0](h), torch.relu(blocks[0].skip(h)))
+    assert blocks[0](h).shape == (2, 16, 8, 8)
+    down = models.ResidualDownBlock(8, 16, norm="spectral")
+    assert down(torch.randn(2, 8, 16, 16)).shape == (2, 16, 8, 8)
+    again = models.DCGANGenerator.from_config({"z_dim": 16, "size": 32, "width": 8, "block": "residual"})
+    again.load_state_dict(G.state_dict())
+    with pytest.raises(ValueError, match="block must be one of dcgan, residual"):
+        models.DCGANGenerator(size=32, width=8, block="resnet")
+    with pytest.raises(ValueError, match="block must be one of dcgan, residual"):
+        models.DCGANDiscriminator(size=32, width=8, block="resnet")
+    with pytest.raises(ValueError, match="block='residual' builds its own blocks"):
+        models.DCGANGenerator(size=32, width=8, block="residual", norm="pixel")

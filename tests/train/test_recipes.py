@@ -71,7 +71,7 @@ def test_ladder_table_says_which_machine_timed_each_rung():
 def test_ladder_tool_runs_a_tiny_rung_and_skips_it_when_asked_again(tmp_path):
     out = tmp_path / "ladder.json"
     cmd = [sys.executable, str(config.REPO_ROOT / "benchmarks" / "gan_ladder.py"), "--size", "32", "--kimg", "0.128",
-           "--seeds", "0", "--rungs", "fast", "batch16-52k", "--n-eval", "40", "--width", "8", "--threads", "1",
+           "--seeds", "0", "--rungs", "fast", "batch16-52k", "progressive", "--n-eval", "40", "--width", "8", "--threads", "1",
            "--out", str(out)]
     first = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr
@@ -81,6 +81,8 @@ def test_ladder_tool_runs_a_tiny_rung_and_skips_it_when_asked_again(tmp_path):
     # a rung with a share of the budget: 5/8 of 128 images in batches of 16 is 5 steps; the row keeps the ladder's kimg
     share = rows["batch16-52k"]
     assert (share["steps"], share["images"], share["kimg"], share["share"]) == (5, 80, 0.128, 0.625)
+    grown = rows["progressive"]  # grown from 8 px on the same budget; its G ends at full size
+    assert (grown["steps"], grown["grow"], grown["g"]["output"]) == (5, 0.125, "skip")
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "seed 0: precision" not in again.stdout and "| fast |" in again.stdout
 
