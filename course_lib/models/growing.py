@@ -19,7 +19,8 @@ network computes. Below it:
 a stable phase per doubling, the last stable phase taking what is left), and ``GrowthSchedule.feed`` wraps a
 data function ``batch(step)`` so that every step sets both networks' stage before its batch is drawn (a resumed
 run therefore resumes the stage too). ``GrowingDiscriminator.to_stage`` gives the real batch at the stage's
-resolution, for the R1 penalty: taken at full size, the averaging would shrink D's slope by the pooled area.
+resolution, for the R1 penalty: taken at full size, the averaging would shrink the penalty (D's squared slope)
+by the pooled area.
 Not in the notebooks: the recipe ladder's ``progressive`` rungs (``benchmarks/gan_ladder.py``).
 """
 from __future__ import annotations
@@ -68,7 +69,7 @@ class _Staged(nn.Module):
             raise ValueError(f"start must be a power of two from 8 up to size / 2 = {size // 2}, got {start!r}")
         self.size, self.start = size, start
         self.register_buffer("res", torch.tensor(size))
-        self.register_buffer("alpha", torch.tensor(1.0, dtype=torch.float64))  # exact: the schedule's value
+        self.register_buffer("alpha", torch.tensor(1.0))
 
     def set_stage(self, res: int, alpha: float = 1.0) -> None:
         """Train (and sample) at ``res`` px, the newest resolution weighted ``alpha`` (1: fully in)."""
@@ -201,8 +202,11 @@ class GrowthSchedule:
         if isinstance(phase, bool) or not isinstance(phase, (int, float)) or not 0.0 < phase * 2 * doublings < 1.0:
             raise ValueError(f"phase must be a share of the steps in (0, {1 / (2 * doublings):g}) so that the last "
                              f"stable phase keeps some, got {phase!r}")
+        n = max(1, int(steps * phase))  # steps per phase before the last
+        if 2 * doublings * n >= steps:
+            raise ValueError(f"steps must exceed {2 * doublings * n} to grow from {start} to {size} px with phase={phase:g} "
+                             f"(each of the {2 * doublings} phases before the last takes {n}), got {steps}")
         self.steps, self.size, self.start, self.phase = steps, size, start, float(phase)
-        n = round(steps * phase)
         self.bounds = [n * (k + 1) for k in range(2 * doublings)]  # ends of the phases before the last
 
     def at(self, step: int) -> tuple[int, float]:

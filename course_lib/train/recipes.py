@@ -20,7 +20,7 @@ Progressive growing from 8 px (ProGAN; ``models.GrowingGenerator``) lost precisi
 and saved no time at 32 px (the ladder's ``progressive``, three seeds: 0.50 / 0.56 against 0.54 / 0.63 for
 ``batch16-52k`` run beside it). Residual blocks (``DCGANGenerator(block="residual")``, ``models.ResidualUpBlock``)
 raised precision on every seed at 32 px (``residual-g``: 0.59 against 0.53-0.54) but lowered recall (0.52 against
-0.62-0.63) and took 1.25x the minutes; at 64 px, with ``dcgan64``'s recipe and steps (one model seed, 24 min),
+0.62-0.63) and took 1.83 min a run against 1.46 for ``batch16-52k`` run beside it; at 64 px, with ``dcgan64``'s recipe and steps (one model seed, 24 min),
 precision 0.74-0.75 against 0.69-0.71 but recall 0.79 against 0.82 and skin-tone TV 0.09-0.10 against 0.07-0.08
 on nine held-out sets: not kept, as precision stays short of 0.80 and skin tones pay for part of it.
 

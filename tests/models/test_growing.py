@@ -68,12 +68,26 @@ def test_a_fade_starts_where_the_coarser_stage_ends(size):
         res *= 2
 
 
+def test_a_fade_in_mixes_the_new_resolution_in_linearly_before_the_tanh():
+    _, _, gG, _ = _pair(32)
+    z = torch.randn(4, 100)
+    pre = {}
+    for alpha in (0.0, 0.3, 1.0):
+        gG.set_stage(16, alpha)
+        pre[alpha] = torch.atanh(F.avg_pool2d(gG(z), 2).double())  # G's 16 px image before its tanh
+    torch.testing.assert_close(pre[0.3], 0.7 * pre[0.0] + 0.3 * pre[1.0], rtol=1e-4, atol=1e-5)
+    gG.set_stage(8)
+    coarse = torch.atanh(F.avg_pool2d(gG(z), 4).double())  # alpha 0: the 8 px image, bilinearly doubled
+    torch.testing.assert_close(pre[0.0], F.interpolate(coarse, scale_factor=2, mode="bilinear", align_corners=False),
+                               rtol=1e-4, atol=1e-5)
+
+
 def test_the_stage_is_a_buffer_so_g_s_ema_copy_follows_it_and_a_checkpoint_keeps_it():
     _, _, gG, _ = _pair(32)
     ema = train.EMA(gG, 0.999)
     gG.set_stage(16, 0.25)
     ema.update(gG)
-    assert ema.model.stage() == (16, 0.25)
+    assert ema.model.stage() == (16, 0.25)  # a quarter is exact in float32
     _, _, fresh, _ = _pair(32)
     fresh.load_state_dict(gG.state_dict())
     assert fresh.stage() == (16, 0.25)
@@ -98,6 +112,11 @@ def test_the_schedule_grows_from_8_px_fading_each_resolution_in():
     assert fade16[0] == pytest.approx(0.01) and fade16[-1] == 1.0 and fade16 == sorted(fade16)
     assert stages[200:300] == [(16, 1.0)] * 100 and stages[399:] == [(32, 1.0)] * 401  # the last phase: the rest
     assert models.GrowthSchedule(1000, 64).at(999) == (64, 1.0)
+    # short runs: every phase gets at least one step, and the last step always trains at full size, fully in
+    assert [models.GrowthSchedule(5, 32).at(t) for t in range(5)] == [(8, 1.0), (16, 1.0), (16, 1.0), (32, 1.0), (32, 1.0)]
+    assert models.GrowthSchedule(7, 32, phase=0.24).at(6) == (32, 1.0)
+    with pytest.raises(ValueError, match="steps must exceed 4"):
+        models.GrowthSchedule(4, 32)
 
 
 def test_feed_sets_both_networks_stage_before_each_batch():
@@ -105,7 +124,7 @@ def test_feed_sets_both_networks_stage_before_each_batch():
     s = models.GrowthSchedule(80, 32)
     seen = []
     data = s.feed(lambda step: seen.append((step, gG.stage(), gD.stage())) or step, gG, gD)
-    assert data(15) == 15 and seen == [(15, s.at(15), s.at(15))]
+    assert data(15) == 15 and seen[0][0] == 15 and seen[0][1] == seen[0][2] == pytest.approx(s.at(15))
     assert s.at(15)[0] == 16 and 0 < s.at(15)[1] < 1
 
 

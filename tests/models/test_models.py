@@ -293,8 +293,12 @@ def test_residual_blocks_add_a_shortcut_to_dcgans_layers():
         blocks[0].main[-1].weight.zero_(), blocks[0].main[-1].bias.zero_()
         torch.testing.assert_close(blocks[0](h), torch.relu(blocks[0].skip(h)))
     assert blocks[0](h).shape == (2, 16, 8, 8)
-    down = models.ResidualDownBlock(8, 16, norm="spectral")
-    assert down(torch.randn(2, 8, 16, 16)).shape == (2, 16, 8, 8)
+    down = models.ResidualDownBlock(8, 16).eval()
+    h = torch.randn(2, 8, 16, 16)
+    with torch.no_grad():  # the same for D's block: with the main path zeroed, LReLU of the pooled 1x1 shortcut
+        down.main[-1].weight.zero_(), down.main[-1].bias.zero_()
+        torch.testing.assert_close(down(h), torch.nn.functional.leaky_relu(down.skip[1](torch.nn.functional.avg_pool2d(h, 2)), 0.2))
+    assert models.ResidualDownBlock(8, 16, norm="spectral")(h).shape == (2, 16, 8, 8)
     again = models.DCGANGenerator.from_config({"z_dim": 16, "size": 32, "width": 8, "block": "residual"})
     again.load_state_dict(G.state_dict())
     with pytest.raises(ValueError, match="block must be one of dcgan, residual"):
@@ -303,3 +307,5 @@ def test_residual_blocks_add_a_shortcut_to_dcgans_layers():
         models.DCGANDiscriminator(size=32, width=8, block="resnet")
     with pytest.raises(ValueError, match="block='residual' builds its own blocks"):
         models.DCGANGenerator(size=32, width=8, block="residual", norm="pixel")
+    with pytest.raises(ValueError, match="block='residual' builds its own blocks"):
+        models.DCGANGenerator(size=32, width=8, block="residual", block_fn=models.generator_block)
