@@ -232,6 +232,9 @@ class ResidualDownBlock(nn.Module):
 
     def __init__(self, in_ch: int, out_ch: int, norm: str = "batch"):
         super().__init__()
+        check_positive(in_ch=in_ch, out_ch=out_ch)
+        if norm not in D_NORMS:
+            raise ValueError(f"norm must be one of {', '.join(D_NORMS)}, got {norm!r}")
         sn = parametrizations.spectral_norm if norm == "spectral" else (lambda m: m)
         bn = (lambda: nn.BatchNorm2d(out_ch)) if norm == "batch" else nn.Identity
         self.main = nn.Sequential(sn(nn.Conv2d(in_ch, out_ch, 4, 2, 1, bias=norm != "batch")), bn(),

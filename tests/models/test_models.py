@@ -299,6 +299,8 @@ def test_residual_blocks_add_a_shortcut_to_dcgans_layers():
         down.main[-1].weight.zero_(), down.main[-1].bias.zero_()
         torch.testing.assert_close(down(h), torch.nn.functional.leaky_relu(down.skip[1](torch.nn.functional.avg_pool2d(h, 2)), 0.2))
     assert models.ResidualDownBlock(8, 16, norm="spectral")(h).shape == (2, 16, 8, 8)
+    with pytest.raises(ValueError, match="norm must be one of batch, spectral, none"):
+        models.ResidualDownBlock(8, 16, norm="layer")
     again = models.DCGANGenerator.from_config({"z_dim": 16, "size": 32, "width": 8, "block": "residual"})
     again.load_state_dict(G.state_dict())
     with pytest.raises(ValueError, match="block must be one of dcgan, residual"):
