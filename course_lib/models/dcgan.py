@@ -158,17 +158,40 @@ class DCGANGenerator(nn.Module):
                    block=config.get("block", "dcgan"))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if self.output == "skip":
+            return self.image_at(z, self.size)
         if z.dim() != 2 or z.shape[1] != self.z_dim:
             raise ValueError(f"z must have shape (B, {self.z_dim}), got {tuple(z.shape)}")
-        if self.output == "last":
-            return self.net(z[:, :, None, None])
+        return self.net(z[:, :, None, None])
+
+    def image_at(self, z: torch.Tensor, res: int, alpha: float = 1.0) -> torch.Tensor:
+        """The skip generator's image built only up to ``res`` px, ``(B, 3, res, res)``, with the finest
+        resolution's contribution weighted ``alpha``: ``img_r = up2(img_{r/2}) + alpha * toRGB_r(h_r)``, then tanh.
+        ``image_at(z, size)`` is ``forward(z)``; progressive growing (``models.GrowingGenerator``) draws below it and
+        fades each new resolution in. Not in the notebooks: the recipe ladder's ``progressive`` rung.
+        """
+        if self.output != "skip":
+            raise ValueError("image_at needs the skip generator (output='skip'): only it has an image at every resolution")
+        if z.dim() != 2 or z.shape[1] != self.z_dim:
+            raise ValueError(f"z must have shape (B, {self.z_dim}), got {tuple(z.shape)}")
+        sizes = [2 ** k for k in range(3, int(math.log2(self.size)) + 1)]
+        if res not in sizes or isinstance(res, bool) or not 0.0 <= alpha <= 1.0:
+            raise ValueError(f"res must be one of {sizes} and alpha a number in [0, 1], got res={res!r}, alpha={alpha!r}")
+
+        def faded(contribution: torch.Tensor) -> torch.Tensor:  # the finest resolution's share (exact when alpha is 1)
+            return contribution if alpha == 1.0 else alpha * contribution
+
         layers = list(self.net)
         h = _run(layers[: self.n_stem], z[:, :, None, None])  # (B, ch, 4, 4)
-        img = self.to_rgb[0](h)
+        img, side = self.to_rgb[0](h), 4
         for block, to_rgb in zip(layers[self.n_stem : -1 - self.n_head], self.to_rgb[1:]):  # 8 px, ..., size / 2
-            h = block(h)
-            img = _up2(img) + to_rgb(h)
-        return torch.tanh(_up2(img) + _run(layers[-1 - self.n_head : -1], h))  # the top conv is its own toRGB
+            if side == res:
+                break
+            h, side = block(h), side * 2
+            img = _up2(img) + (faded(to_rgb(h)) if side == res else to_rgb(h))
+        if side < res:  # res == size: the top conv is its own toRGB
+            img = _up2(img) + faded(_run(layers[-1 - self.n_head : -1], h))
+        return torch.tanh(img)
 
 
 def _run(layers: list[nn.Module], x: torch.Tensor) -> torch.Tensor:

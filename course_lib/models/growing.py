@@ -37,18 +37,16 @@ from course_lib.models.dcgan import DCGANDiscriminator, DCGANGenerator, Minibatc
 Tensor = torch.Tensor
 
 
-def _run(layers: list[nn.Module], x: Tensor) -> Tensor:
-    for layer in layers:
-        x = layer(x)
-    return x
-
-
-def _up2(img: Tensor) -> Tensor:  # the skip generator's bilinear doubling
-    return F.interpolate(img, scale_factor=2, mode="bilinear", align_corners=False)
+def _doublings(size: int, start: int) -> int:
+    """How many times ``start`` px doubles to ``size`` px; refuses a ``start`` that does not reach it by doubling."""
+    if not isinstance(start, int) or isinstance(start, bool) or start < 8 or start >= size or size % start \
+            or 2 ** int(math.log2(size // start)) != size // start:
+        raise ValueError(f"start must be a power of two from 8 up to size / 2 = {size // 2}, got {start!r}")
+    return int(math.log2(size // start))
 
 
 def _check_stage(res: Any, alpha: Any, size: int, start: int) -> tuple[int, float]:
-    sizes = [start * 2 ** i for i in range(int(math.log2(size // start)) + 1)]
+    sizes = [start * 2 ** i for i in range(_doublings(size, start) + 1)]
     if isinstance(res, bool) or not isinstance(res, int) or res not in sizes:
         raise ValueError(f"res must be one of {sizes} (the resolutions from start={start} to size={size}), got {res!r}")
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 <= alpha <= 1.0:
@@ -65,8 +63,7 @@ class _Staged(nn.Module):
     start: int
 
     def _init_stage(self, size: int, start: int) -> None:
-        if not isinstance(start, int) or isinstance(start, bool) or start < 8 or start >= size or size % start:
-            raise ValueError(f"start must be a power of two from 8 up to size / 2 = {size // 2}, got {start!r}")
+        _doublings(size, start)
         self.size, self.start = size, start
         self.register_buffer("res", torch.tensor(size))
         self.register_buffer("alpha", torch.tensor(1.0))
@@ -99,22 +96,8 @@ class GrowingGenerator(_Staged):
         res, alpha = self.stage()
         if res == self.size and alpha == 1.0:
             return self.G(z)
-        G = self.G
-        if z.dim() != 2 or z.shape[1] != G.z_dim:
-            raise ValueError(f"z must have shape (B, {G.z_dim}), got {tuple(z.shape)}")
-        layers = list(G.net)
-        h = _run(layers[: G.n_stem], z[:, :, None, None])  # (B, ch, 4, 4)
-        img, side = G.to_rgb[0](h), 4
-        for block, to_rgb in zip(layers[G.n_stem : -1 - G.n_head], G.to_rgb[1:]):  # 8 px, ..., size / 2
-            if side == res:
-                break
-            h, side = block(h), side * 2
-            img = _up2(img) + (alpha if side == res else 1.0) * to_rgb(h)
-        if side < res:  # res == size: the top conv, which is its own toRGB, fades in
-            img = _up2(img) + alpha * _run(layers[-1 - G.n_head : -1], h)
-            side *= 2
-        out = torch.tanh(img)
-        return F.interpolate(out, scale_factor=self.size // side, mode="nearest") if side < self.size else out
+        out = self.G.image_at(z, res, alpha)  # (B, 3, res, res)
+        return F.interpolate(out, scale_factor=self.size // res, mode="nearest") if res < self.size else out
 
 
 class GrowingDiscriminator(_Staged):
@@ -148,10 +131,9 @@ class GrowingDiscriminator(_Staged):
 
     def _enter(self, x: Tensor, j: int) -> Tensor:
         """D's feature map after entering at input level j (0: full size, through D's own first conv)."""
-        layers = list(self.D.net)
         if j == 0:
             a, b = self.chunks[0]
-            return _run(layers[a:b], x)
+            return self.D.net[a:b](x)
         return F.leaky_relu(self.from_rgb[j - 1](x), 0.2)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -162,16 +144,16 @@ class GrowingDiscriminator(_Staged):
             raise ValueError(f"x must have shape (B, 3, {self.size}, {self.size}) or (B, 3, {res}, {res}), got {tuple(x.shape)}")
         if x.shape[-1] != res:
             x = F.avg_pool2d(x, self.size // res)
-        layers, j = list(self.D.net), int(math.log2(self.size // res))
+        net, j = self.D.net, int(math.log2(self.size // res))
         h = self._enter(x, j)  # j = 0: D's own first conv has halved already
         if j > 0:  # fromRGB gave the map at res: D's halving chunk from there
             a, b = self.chunks[j]
-            h = _run(layers[a:b], h)
+            h = net[a:b](h)
         if alpha < 1.0:  # fade: the new resolution's path against the coarser one's entry
             h = alpha * h + (1 - alpha) * self._enter(F.avg_pool2d(x, 2), j + 1)
         for a, b in self.chunks[j + 1 :]:
-            h = _run(layers[a:b], h)
-        return _run(layers[self.tail :], h)
+            h = net[a:b](h)
+        return net[self.tail :](h)
 
     def to_stage(self, x: Tensor) -> Tensor:
         """``x`` (B, 3, size, size) averaged down to the stage's resolution, as D reads it: pass the real batch
@@ -195,10 +177,7 @@ class GrowthSchedule:
     def __init__(self, steps: int, size: int, start: int = 8, phase: float = 0.125):
         if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
             raise ValueError(f"steps must be a positive int, got {steps!r}")
-        if not isinstance(start, int) or isinstance(start, bool) or start < 8 or start >= size or size % start \
-                or 2 ** int(math.log2(size // start)) != size // start:
-            raise ValueError(f"start must be a power of two from 8 up to size / 2 = {size // 2}, got {start!r}")
-        doublings = int(math.log2(size // start))
+        doublings = _doublings(size, start)
         if isinstance(phase, bool) or not isinstance(phase, (int, float)) or not 0.0 < phase * 2 * doublings < 1.0:
             raise ValueError(f"phase must be a share of the steps in (0, {1 / (2 * doublings):g}) so that the last "
                              f"stable phase keeps some, got {phase!r}")

@@ -276,6 +276,15 @@ def test_skip_generator_builds_the_image_coarse_to_fine():
     torch.testing.assert_close(again.eval()(z), coarse)
     with pytest.raises(ValueError, match="output must be one of last, skip"):
         models.DCGANGenerator(size=32, width=8, output="residual")
+    # the image below full size: the 16 px image is what the 32 px one builds on, before the top conv's detail
+    torch.testing.assert_close(G.image_at(z, 32), G(z))
+    assert G.image_at(z, 16).shape == (3, 3, 16, 16) and G.image_at(z, 8, alpha=0.5).shape == (3, 3, 8, 8)
+    with pytest.raises(ValueError, match="res must be one of \\[8, 16, 32\\]"):
+        G.image_at(z, 4)
+    with pytest.raises(ValueError, match="alpha a number in \\[0, 1\\]"):
+        G.image_at(z, 16, alpha=2.0)
+    with pytest.raises(ValueError, match="image_at needs the skip generator"):
+        plain.image_at(z, 16)
 
 
 def test_residual_blocks_add_a_shortcut_to_dcgans_layers():
