@@ -18,6 +18,14 @@ def _features(x, name: str = "features") -> Tensor:
     return validate.features(x, name)  # (N, D) float64, N >= 2, finite: one NaN row would void every distance
 
 
+def _feature_pair(real, fake) -> tuple[Tensor, Tensor]:
+    """Both feature sets checked (``_features``), and of the same width."""
+    real, fake = _features(real, "real"), _features(fake, "fake")
+    if real.shape[1] != fake.shape[1]:
+        raise ValueError(f"real and fake features differ in width: {real.shape[1]} vs {fake.shape[1]}")
+    return real, fake
+
+
 def _by_chunks(queries: Tensor, support: Tensor, reduce: Callable[[Tensor], Tensor], chunk: int = 1024) -> Tensor:
     """``reduce`` applied to the distances from each block of ``chunk`` queries to every support point
     (``(chunk, N)``, so memory stays bounded), the results concatenated."""
@@ -48,9 +56,7 @@ def precision_recall(real, fake, k: int = 3) -> dict[str, float]:
     hold each fake (/ k); coverage = share of real balls holding at least one fake.
     Taught in 03_dcgan_faces, section 6, and 06_evaluation_fairness.
     """
-    real, fake = _features(real, "real"), _features(fake, "fake")
-    if real.shape[1] != fake.shape[1]:
-        raise ValueError(f"real and fake features differ in width: {real.shape[1]} vs {fake.shape[1]}")
+    real, fake = _feature_pair(real, fake)
     k = validate.integer(k, "k", 1, min(len(real), len(fake)) - 1)
     r_real, r_fake = _kth_neighbour_radius(real, k), _kth_neighbour_radius(fake, k)
     in_real = _covered(fake, real, r_real)  # for each fake: number of real balls containing it
@@ -75,9 +81,7 @@ def distance_in_radii(real, fake, k: int = 3) -> np.ndarray:
     own point; distances are ``torch.cdist``'s, whose matrix-multiply path can leave copies ~1e-6 apart.
     Taught in 06_evaluation_fairness, section 3.
     """
-    real, fake = _features(real, "real"), _features(fake, "fake")
-    if real.shape[1] != fake.shape[1]:
-        raise ValueError(f"real and fake features differ in width: {real.shape[1]} vs {fake.shape[1]}")
+    real, fake = _feature_pair(real, fake)
     k = validate.integer(k, "k", 1, len(real) - 1)
     radii = _kth_neighbour_radius(real, k)[None, :]
 
@@ -100,9 +104,7 @@ def fid(real, fake) -> float:
     cross term keeps every matrix square root on a PSD matrix, which ``eigh`` computes stably.
     Taught in 06_evaluation_fairness, section 1.
     """
-    real, fake = _features(real, "real"), _features(fake, "fake")
-    if real.shape[1] != fake.shape[1]:
-        raise ValueError(f"real and fake features differ in width: {real.shape[1]} vs {fake.shape[1]}")
+    real, fake = _feature_pair(real, fake)
     mu_r, mu_f = real.mean(0), fake.mean(0)
     s_r, s_f = torch.cov(real.T), torch.cov(fake.T)
     root = _sqrtm_psd(s_r)
@@ -118,9 +120,7 @@ def kid(real, fake, subsets: int = 20, subset_size: int = 500, generator: torch.
     samples of the same distribution score ~0 on average.
     Not in the notebooks by name: ``metrics.feature_scores`` reports it (06_evaluation_fairness, section 2).
     """
-    real, fake = _features(real, "real"), _features(fake, "fake")
-    if real.shape[1] != fake.shape[1]:
-        raise ValueError(f"real and fake features differ in width: {real.shape[1]} vs {fake.shape[1]}")
+    real, fake = _feature_pair(real, fake)
     subsets, subset_size = validate.integer(subsets, "subsets", 1), validate.integer(subset_size, "subset_size", 2)
     d = real.shape[1]
     m = min(subset_size, len(real), len(fake))
@@ -256,9 +256,7 @@ def coverage_by_group(real, fake, groups, k: int = 3) -> dict[str, dict[str, flo
     some fake fall in its k-NN ball?), so they split by the real point's group; the manifolds themselves use
     all points. Taught in 06_evaluation_fairness, section 4.
     """
-    real, fake = _features(real, "real"), _features(fake, "fake")
-    if real.shape[1] != fake.shape[1]:
-        raise ValueError(f"real and fake features differ in width: {real.shape[1]} vs {fake.shape[1]}")
+    real, fake = _feature_pair(real, fake)
     labels = np.asarray(groups)
     if labels.shape != (len(real),):
         raise ValueError(f"groups must hold one label per real point ({len(real)}), got shape {labels.shape}")
